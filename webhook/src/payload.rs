@@ -1,0 +1,427 @@
+//! The Alertmanager webhook payload (version "4"): the wire struct and its conversion into [`Notification`].
+//!
+//! Parsing is lenient on purpose: Alertmanager 0.21–0.34 and older captures differ in which optional keys they send
+//! (`truncatedAlerts`, per-alert `status`/`fingerprint`/`generatorURL`, `notification_reason`, `routeLabels`), and a
+//! 4xx from us makes Alertmanager drop the notification until the next `group_interval`
+//! (`../shared/reference/alert-webhook.md` §1–2). Quirks are handled here and nowhere else. No IO here.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use sha2::{Digest, Sha256};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// Label or annotation set; ordered so that rendering and hashing are deterministic.
+pub type Labels = BTreeMap<String, String>;
+
+/// Why a body was rejected. Every message names the field and what was expected.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PayloadError {
+    #[error("request body is empty; expected an Alertmanager webhook notification (a JSON object with \"version\": \"4\")")]
+    Empty,
+    #[error(
+        "expected an Alertmanager webhook notification object (version \"4\"), got a JSON array; this looks like raw \
+         Prometheus alerts: point Prometheus at Alertmanager and Alertmanager's webhook_configs at this service"
+    )]
+    RawAlertArray,
+    #[error("body is not valid JSON: {0}")]
+    Syntax(String),
+    #[error("field `{path}`: {message}")]
+    Field { path: String, message: String },
+    #[error("field `version` must be \"4\" (Alertmanager webhook payload v4, the default body of Alertmanager 0.21–0.34); got {0:?}")]
+    Version(String),
+    #[error("field `version` is missing; expected \"4\" (the default Alertmanager webhook body; custom `payload:` templates are not supported)")]
+    MissingVersion,
+    #[error("field `alerts[{index}].status` must be \"firing\" or \"resolved\"; got {value:?}")]
+    AlertStatus { index: usize, value: String },
+    #[error("field `status` must be \"firing\" or \"resolved\"; got {0:?}")]
+    Status(String),
+    #[error("field `alerts[{index}].{field}` must be an RFC 3339 time such as \"2024-05-01T10:00:00Z\"; got {value:?}")]
+    Time { index: usize, field: &'static str, value: String },
+}
+
+/// Firing or resolved, for a whole group or one alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Firing,
+    Resolved,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Firing => "firing",
+            Status::Resolved => "resolved",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Status> {
+        match s {
+            "firing" => Some(Status::Firing),
+            "resolved" => Some(Status::Resolved),
+            _ => None,
+        }
+    }
+}
+
+/// Wire shape of one alert. Every key is optional because old payloads lack some of them.
+#[derive(Debug, Deserialize)]
+struct RawAlert {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    labels: Labels,
+    #[serde(default, deserialize_with = "null_default")]
+    annotations: Labels,
+    #[serde(rename = "startsAt", default)]
+    starts_at: Option<String>,
+    #[serde(rename = "endsAt", default)]
+    ends_at: Option<String>,
+    #[serde(rename = "generatorURL", default, deserialize_with = "null_default")]
+    generator_url: String,
+    #[serde(default)]
+    fingerprint: Option<String>,
+}
+
+/// Wire shape of the notification. Unknown keys are ignored (future Alertmanager versions add keys).
+#[derive(Debug, Deserialize)]
+struct RawNotification {
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(rename = "groupKey", default)]
+    group_key: Option<String>,
+    #[serde(rename = "truncatedAlerts", default, deserialize_with = "null_default")]
+    truncated_alerts: u64,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default, deserialize_with = "null_default")]
+    receiver: String,
+    #[serde(rename = "groupLabels", default, deserialize_with = "null_default")]
+    group_labels: Labels,
+    #[serde(rename = "commonLabels", default, deserialize_with = "null_default")]
+    common_labels: Labels,
+    #[serde(rename = "commonAnnotations", default, deserialize_with = "null_default")]
+    common_annotations: Labels,
+    #[serde(rename = "externalURL", default, deserialize_with = "null_default")]
+    external_url: String,
+    /// Alertmanager ≥ 0.32 (snake_case on the wire, unlike the other keys).
+    #[serde(default)]
+    notification_reason: Option<String>,
+    /// Alertmanager ≥ 0.34.
+    #[serde(rename = "routeLabels", default, deserialize_with = "null_default")]
+    route_labels: Labels,
+    #[serde(default, deserialize_with = "null_default")]
+    alerts: Vec<RawAlert>,
+}
+
+/// Go encodes nil maps and slices as `null`; treat that like an absent key.
+fn null_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// One alert, validated.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    pub status: Status,
+    pub labels: Labels,
+    pub annotations: Labels,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub starts_at: Option<OffsetDateTime>,
+    /// `None` for Alertmanager's zero time (`0001-01-01T00:00:00Z`), which it sends for firing alerts.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub ends_at: Option<OffsetDateTime>,
+    pub generator_url: String,
+    /// Alertmanager's fingerprint, or a hash of the sorted labels when the payload predates fingerprints.
+    pub fingerprint: String,
+}
+
+/// One Alertmanager notification (a full snapshot of one aggregation group), validated.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Notification {
+    pub receiver: String,
+    pub status: Status,
+    pub group_key: String,
+    pub group_labels: Labels,
+    pub common_labels: Labels,
+    pub common_annotations: Labels,
+    pub external_url: String,
+    pub truncated_alerts: u64,
+    pub notification_reason: Option<String>,
+    pub route_labels: Labels,
+    pub alerts: Vec<Alert>,
+}
+
+/// Parses and validates a webhook body.
+pub fn parse(body: &[u8]) -> Result<Notification, PayloadError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    match first {
+        None => return Err(PayloadError::Empty),
+        Some(b'[') => return Err(PayloadError::RawAlertArray),
+        _ => {}
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let raw: RawNotification = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() || path == "." {
+            PayloadError::Syntax(inner.to_string())
+        } else {
+            PayloadError::Field { path, message: inner.to_string() }
+        }
+    })?;
+    de.end().map_err(|e| PayloadError::Syntax(e.to_string()))?;
+    validate(raw)
+}
+
+fn validate(raw: RawNotification) -> Result<Notification, PayloadError> {
+    match raw.version.as_deref() {
+        Some("4") => {}
+        Some(other) => return Err(PayloadError::Version(other.to_string())),
+        None => return Err(PayloadError::MissingVersion),
+    }
+    let group_status = match raw.status.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(Status::parse(s).ok_or_else(|| PayloadError::Status(s.to_string()))?),
+    };
+    let mut alerts = Vec::with_capacity(raw.alerts.len());
+    for (index, a) in raw.alerts.into_iter().enumerate() {
+        // Very old payloads have no per-alert status; the group status is the best evidence then.
+        let status = match a.status.as_deref() {
+            None | Some("") => group_status.unwrap_or(Status::Firing),
+            Some(s) => Status::parse(s).ok_or_else(|| PayloadError::AlertStatus { index, value: s.to_string() })?,
+        };
+        let starts_at = parse_time(index, "startsAt", a.starts_at.as_deref())?;
+        let ends_at = parse_time(index, "endsAt", a.ends_at.as_deref())?;
+        let fingerprint = match a.fingerprint {
+            Some(f) if !f.is_empty() => f,
+            _ => label_fingerprint(&a.labels),
+        };
+        alerts.push(Alert {
+            status,
+            labels: a.labels,
+            annotations: a.annotations,
+            starts_at,
+            ends_at,
+            generator_url: a.generator_url,
+            fingerprint,
+        });
+    }
+    // Alertmanager: "firing" iff at least one included alert is firing.
+    let status = group_status.unwrap_or_else(|| {
+        if alerts.iter().any(|a| a.status == Status::Firing) {
+            Status::Firing
+        } else {
+            Status::Resolved
+        }
+    });
+    let group_key = match raw.group_key {
+        Some(k) if !k.is_empty() => k,
+        _ => synthetic_group_key(&raw.group_labels),
+    };
+    Ok(Notification {
+        receiver: raw.receiver,
+        status,
+        group_key,
+        group_labels: raw.group_labels,
+        common_labels: raw.common_labels,
+        common_annotations: raw.common_annotations,
+        external_url: raw.external_url,
+        truncated_alerts: raw.truncated_alerts,
+        notification_reason: raw.notification_reason.filter(|r| !r.is_empty()),
+        route_labels: raw.route_labels,
+        alerts,
+    })
+}
+
+fn parse_time(index: usize, field: &'static str, value: Option<&str>) -> Result<Option<OffsetDateTime>, PayloadError> {
+    let Some(v) = value.filter(|v| !v.is_empty()) else { return Ok(None) };
+    let t = OffsetDateTime::parse(v, &Rfc3339).map_err(|_| PayloadError::Time { index, field, value: v.to_string() })?;
+    // Go's zero time.Time: Alertmanager's way of saying "not ended".
+    Ok(if t.year() <= 1 { None } else { Some(t) })
+}
+
+/// Stand-in fingerprint for payloads that predate Alertmanager's: the first 16 hex digits of a hash of the labels.
+fn label_fingerprint(labels: &Labels) -> String {
+    let mut h = Sha256::new();
+    for (k, v) in labels {
+        h.update(k.as_bytes());
+        h.update([0xff]);
+        h.update(v.as_bytes());
+        h.update([0xff]);
+    }
+    hex::encode(&h.finalize()[..8])
+}
+
+/// `{}:{alertname="X"}`, the shape Alertmanager uses for a top-level route, for payloads without `groupKey`.
+fn synthetic_group_key(group_labels: &Labels) -> String {
+    let inner: Vec<String> = group_labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!("{{}}:{{{}}}", inner.join(","))
+}
+
+impl Notification {
+    /// The dedupe identity: `groupKey`, the sorted set of (fingerprint, status) and `notification_reason`.
+    /// `externalURL` and `startsAt` are left out because they differ between HA replicas (alert-webhook.md §2.5).
+    pub fn content_key(&self) -> [u8; 32] {
+        let mut pairs: Vec<(&str, Status)> = self.alerts.iter().map(|a| (a.fingerprint.as_str(), a.status)).collect();
+        pairs.sort();
+        pairs.dedup();
+        let mut h = Sha256::new();
+        h.update(self.group_key.as_bytes());
+        h.update([0]);
+        for (fp, st) in pairs {
+            h.update(fp.as_bytes());
+            h.update([b':']);
+            h.update(st.as_str().as_bytes());
+            h.update([0]);
+        }
+        h.update(self.notification_reason.as_deref().unwrap_or("").as_bytes());
+        h.finalize().into()
+    }
+
+    /// `sha256(groupKey)` as hex: the same key Alertmanager's own PagerDuty notifier uses as `dedup_key`.
+    pub fn group_hash(&self) -> String {
+        hex::encode(Sha256::digest(self.group_key.as_bytes()))
+    }
+
+    /// Number of firing alerts included in this snapshot.
+    pub fn firing_count(&self) -> usize {
+        self.alerts.iter().filter(|a| a.status == Status::Firing).count()
+    }
+
+    /// A label value shared by the group, falling back to the first alert that has it.
+    pub fn label(&self, name: &str) -> Option<&str> {
+        self.common_labels
+            .get(name)
+            .or_else(|| self.alerts.iter().find_map(|a| a.labels.get(name)))
+            .map(String::as_str)
+    }
+
+    /// An annotation shared by the group, falling back to the first alert that has it.
+    pub fn annotation(&self, name: &str) -> Option<&str> {
+        self.common_annotations
+            .get(name)
+            .or_else(|| self.alerts.iter().find_map(|a| a.annotations.get(name)))
+            .map(String::as_str)
+    }
+
+    /// Earliest `startsAt` among the alerts.
+    pub fn earliest_start(&self) -> Option<OffsetDateTime> {
+        self.alerts.iter().filter_map(|a| a.starts_at).min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures").join(name);
+        std::fs::read(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
+    }
+
+    #[test]
+    fn parses_current_payload_with_quoted_receiver_and_cjk_labels() {
+        let n = parse(&fixture("alertmanager-firing-3alerts-cloudeon.json")).unwrap();
+        assert_eq!(n.receiver, "web\\.hook");
+        assert_eq!(n.status, Status::Firing);
+        assert_eq!(n.alerts.len(), 3);
+        assert_eq!(n.alerts[0].labels["alertname"], "主机CPU使用率");
+        assert_eq!(n.alerts[0].fingerprint, "72a2002704e27a2e");
+        assert_eq!(n.alerts[0].ends_at, None, "zero endsAt means not ended");
+        assert_eq!(n.alerts[0].starts_at.unwrap().offset().whole_hours(), 8);
+        assert!(n.alerts[0].generator_url.contains("&g0.tab=1"), "\\u0026 decoded");
+    }
+
+    #[test]
+    fn parses_old_payload_without_truncated_alerts_or_fingerprint() {
+        let n = parse(&fixture("alertmanager-resolved-alertmanager-bot.json")).unwrap();
+        assert_eq!(n.status, Status::Resolved);
+        assert_eq!(n.truncated_alerts, 0);
+        assert_eq!(n.alerts[0].fingerprint.len(), 16, "synthetic fingerprint from labels");
+        assert!(n.alerts[0].ends_at.is_some());
+    }
+
+    #[test]
+    fn parses_legacy_payload_without_alert_status() {
+        let n = parse(&fixture("alertmanager-firing-legacy-prometheus-msteams.json")).unwrap();
+        assert_eq!(n.alerts[0].status, Status::Firing);
+        assert_eq!(n.alerts[0].generator_url, "");
+    }
+
+    #[test]
+    fn parses_resolved_payload_with_real_ends_at() {
+        let n = parse(&fixture("alertmanager-resolved-cloudeon.json")).unwrap();
+        assert_eq!(n.alerts[0].status, Status::Resolved);
+        assert_eq!(n.alerts[0].ends_at.unwrap().offset().whole_hours(), 8);
+    }
+
+    #[test]
+    fn accepts_newer_keys_and_nulls() {
+        let body = br#"{"version":"4","groupKey":"{}:{a=\"b\"}","status":"firing","receiver":"x","groupLabels":null,
+            "commonLabels":{},"commonAnnotations":{},"externalURL":"","notification_reason":"first notification",
+            "routeLabels":{"team":"ml"},"futureKey":[1,2],"alerts":[{"status":"firing","labels":{"model":"m"},
+            "annotations":null,"startsAt":"2024-01-01T00:00:00Z","endsAt":"0001-01-01T00:00:00Z","fingerprint":"0123456789abcdef"}]}"#;
+        let n = parse(body).unwrap();
+        assert_eq!(n.notification_reason.as_deref(), Some("first notification"));
+        assert_eq!(n.route_labels["team"], "ml");
+    }
+
+    #[test]
+    fn rejects_raw_alert_array_with_a_hint() {
+        let e = parse(b" [{\"labels\":{}}]").unwrap_err();
+        assert_eq!(e, PayloadError::RawAlertArray);
+        assert!(e.to_string().contains("raw Prometheus alerts"));
+    }
+
+    #[test]
+    fn rejects_other_versions_and_missing_version() {
+        assert_eq!(parse(br#"{"version":"1","alerts":[]}"#).unwrap_err(), PayloadError::Version("1".into()));
+        assert_eq!(parse(br#"{"alerts":[]}"#).unwrap_err(), PayloadError::MissingVersion);
+    }
+
+    #[test]
+    fn names_the_field_with_the_wrong_type() {
+        let e = parse(br#"{"version":"4","alerts":[{"labels":{"severity":1}}]}"#).unwrap_err();
+        match e {
+            PayloadError::Field { path, .. } => assert_eq!(path, "alerts[0].labels.severity"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn rejects_bad_times_and_statuses_naming_the_alert() {
+        let e = parse(br#"{"version":"4","alerts":[{"startsAt":"yesterday"}]}"#).unwrap_err();
+        assert!(e.to_string().contains("alerts[0].startsAt"), "{e}");
+        let e = parse(br#"{"version":"4","alerts":[{"status":"pending"}]}"#).unwrap_err();
+        assert!(e.to_string().contains("alerts[0].status"), "{e}");
+    }
+
+    #[test]
+    fn rejects_deep_nesting_and_trailing_garbage_without_panicking() {
+        // Unknown keys are skipped without recursion, so deep nesting there cannot overflow the stack.
+        let deep = format!("{{\"version\":\"4\",\"x\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse(deep.as_bytes()).is_ok());
+        let deep = format!("{{\"version\":\"4\",\"alerts\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(parse(deep.as_bytes()).is_err());
+        assert!(matches!(parse(br#"{"version":"4"} {}"#), Err(PayloadError::Syntax(_))));
+        assert_eq!(parse(b"  \n").unwrap_err(), PayloadError::Empty);
+    }
+
+    #[test]
+    fn content_key_ignores_external_url_and_starts_at() {
+        let a = parse(&fixture("alertmanager-firing-3alerts-cloudeon.json")).unwrap();
+        let mut b = a.clone();
+        b.external_url = "http://replica-2:9093".into();
+        b.alerts[0].starts_at = None;
+        b.alerts.reverse();
+        assert_eq!(a.content_key(), b.content_key());
+        b.alerts[0].status = Status::Resolved;
+        assert_ne!(a.content_key(), b.content_key());
+    }
+}
