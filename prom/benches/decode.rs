@@ -1,0 +1,2 @@
+//! Decode benchmark (being written).
+fn main() {}

@@ -1,0 +1,274 @@
+//! Starts each real component, exercises its lifecycle API and checks that no process is left after drop.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use infermon_testkit::openmetrics::{MetricType, Writer};
+use infermon_testkit::{
+    http, promtool, wait_until, Alertmanager, Prometheus, PromtoolError, VictoriaMetrics,
+};
+
+/// A reaped child disappears from /proc.
+fn assert_gone(pid: u32) {
+    wait_until(Duration::from_secs(10), || {
+        if Path::new(&format!("/proc/{pid}")).exists() {
+            Err(format!("pid {pid} still exists"))
+        } else {
+            Ok(())
+        }
+    })
+    .expect("process is gone after drop");
+}
+
+fn assert_alive(pid: u32) {
+    assert!(
+        Path::new(&format!("/proc/{pid}")).exists(),
+        "pid {pid} should be running"
+    );
+}
+
+fn get_ok(url: &str) -> String {
+    let r = http::get(url).unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    assert_eq!(r.status, 200, "GET {url}: {}", r.text());
+    r.text()
+}
+
+#[test]
+fn prometheus_starts_scrapes_itself_reloads_and_stops() {
+    let prom = Prometheus::builder()
+        .scrape_interval("1s")
+        .evaluation_interval("1s")
+        .rule_file(
+            "rules.yml",
+            "groups:\n  - name: t\n    rules:\n      - record: job:up:sum\n        expr: sum by (job) (up)\n",
+        )
+        .start()
+        .expect("prometheus starts");
+    let pid = prom.pid();
+    assert_alive(pid);
+    assert!(prom.url().starts_with("http://127.0.0.1:"));
+    // Scrape itself after a config change + reload.
+    let cfg = format!(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [rules.yml]\n\
+         scrape_configs:\n  - job_name: self\n    static_configs:\n      - targets: ['{}']\n",
+        prom.address()
+    );
+    prom.set_config(&cfg).expect("reload with valid config");
+    let url = format!("{}/api/v1/query?query=job:up:sum", prom.url());
+    wait_until(Duration::from_secs(20), || {
+        let body = get_ok(&url);
+        if body.contains("\"job\":\"self\"") {
+            Ok(())
+        } else {
+            Err(body)
+        }
+    })
+    .expect("recording rule over the self-scrape produces a series");
+
+    // An invalid config is rejected by reload, with Prometheus' message.
+    prom.write_file("prometheus.yml", "scrape_configs: [[[")
+        .unwrap();
+    let err = prom
+        .reload()
+        .expect_err("invalid config must fail to reload");
+    assert!(err.to_string().contains("/-/reload"), "{err}");
+    assert!(prom.logs().contains("Server is ready"), "log is captured");
+
+    drop(prom);
+    assert_gone(pid);
+}
+
+#[test]
+fn prometheus_stop_returns_status_and_early_exit_is_reported() {
+    let prom = Prometheus::builder().start().unwrap();
+    let pid = prom.pid();
+    let status = prom.stop().expect("exit status");
+    assert!(status.success() || status.code().is_none(), "{status}");
+    assert_gone(pid);
+
+    let err = Prometheus::builder()
+        .flag("--no-such-flag")
+        .start()
+        .expect_err("bad flag makes prometheus exit");
+    let msg = err.to_string();
+    assert!(msg.contains("exited during start-up"), "{msg}");
+    assert!(msg.contains("no-such-flag"), "log tail is included: {msg}");
+}
+
+#[test]
+fn prometheus_panic_in_test_still_stops_process() {
+    let pid = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let p2 = pid.clone();
+    let joined = std::thread::spawn(move || {
+        let prom = Prometheus::builder().start().unwrap();
+        p2.store(prom.pid(), std::sync::atomic::Ordering::SeqCst);
+        panic!("simulated test failure");
+    })
+    .join();
+    assert!(joined.is_err());
+    assert_gone(pid.load(std::sync::atomic::Ordering::SeqCst));
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+#[test]
+fn promtool_backfill_feeds_prometheus_and_reports_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    // 30 days of hourly samples ending one hour ago, aligned to the hour.
+    let end = (now_ms() / 3_600_000 - 1) * 3_600_000;
+    let start = end - 30 * 24 * 3_600_000;
+    let mut w = Writer::new();
+    {
+        let mut f = w.family("backfill_test", MetricType::Gauge, "test");
+        let mut t = start;
+        while t <= end {
+            f.sample(&[("model", "m1")], ((t - start) / 3_600_000) as f64, t);
+            t += 3_600_000;
+        }
+    }
+    let input = dir.path().join("data.om");
+    std::fs::write(&input, w.to_openmetrics()).unwrap();
+    let tsdb = dir.path().join("tsdb");
+    promtool::create_blocks_from_openmetrics(&input, &tsdb).expect("backfill succeeds");
+
+    let prom = Prometheus::builder().data_dir(&tsdb).start().unwrap();
+    let url = format!(
+        "{}/api/v1/query?query=count_over_time(backfill_test[31d])&time={}",
+        prom.url(),
+        end / 1000
+    );
+    let body = get_ok(&url);
+    assert!(
+        body.contains("\"721\""),
+        "30 days of hourly samples are all kept: {body}"
+    );
+
+    std::fs::write(dir.path().join("bad.om"), "not openmetrics\n").unwrap();
+    match promtool::create_blocks_from_openmetrics(dir.path().join("bad.om"), dir.path().join("t2"))
+    {
+        Err(PromtoolError::Failed { stderr, stdout, .. }) => {
+            assert!(!(stderr.is_empty() && stdout.is_empty()))
+        }
+        other => panic!("expected Failed, got {other:?}"),
+    }
+}
+
+#[test]
+fn promtool_checks_and_tests_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yml");
+    std::fs::write(
+        &rules,
+        "groups:\n  - name: g\n    rules:\n      - alert: Down\n        expr: up == 0\n        for: 1m\n",
+    )
+    .unwrap();
+    promtool::check_rules(&[&rules]).expect("valid rules pass");
+
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(
+        &bad,
+        "groups:\n  - name: g\n    rules:\n      - record: x\n        expr: sum(\n",
+    )
+    .unwrap();
+    let err = promtool::check_rules(&[&bad]).expect_err("invalid PromQL fails");
+    assert!(err.to_string().contains("bad.yml"), "{err}");
+
+    let test = dir.path().join("test.yml");
+    std::fs::write(
+        &test,
+        "rule_files: [rules.yml]\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n      \
+         - series: 'up{job=\"a\"}'\n        values: '0x5'\n    alert_rule_test:\n      - eval_time: 3m\n        \
+         alertname: Down\n        exp_alerts:\n          - exp_labels: {job: a}\n",
+    )
+    .unwrap();
+    promtool::test_rules(&[&test]).expect("rule unit test passes");
+
+    let failing = dir.path().join("failing.yml");
+    std::fs::write(
+        &failing,
+        "rule_files: [rules.yml]\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n      \
+         - series: 'up{job=\"a\"}'\n        values: '1x5'\n    alert_rule_test:\n      - eval_time: 3m\n        \
+         alertname: Down\n        exp_alerts:\n          - exp_labels: {job: a}\n",
+    )
+    .unwrap();
+    match promtool::test_rules(&[&failing]) {
+        Err(PromtoolError::Failed { stdout, stderr, .. }) => {
+            let out = format!("{stdout}{stderr}");
+            assert!(out.contains("Down"), "{out}");
+        }
+        other => panic!("expected Failed, got {other:?}"),
+    }
+}
+
+#[test]
+fn victoria_metrics_imports_and_answers() {
+    let vm = VictoriaMetrics::builder().start().expect("vm starts");
+    let pid = vm.pid();
+    let t = now_ms() - 60_000;
+    let mut w = Writer::new();
+    w.family("vm_test", MetricType::Gauge, "t")
+        .sample(&[("model", "a")], 7.0, t);
+    vm.import_prometheus(&w.to_prometheus_ms()).expect("import");
+    let url = format!(
+        "{}/api/v1/query?query=vm_test&time={}",
+        vm.url(),
+        t / 1000 + 1
+    );
+    let body = get_ok(&url);
+    assert!(body.contains("\"7\""), "{body}");
+    assert!(body.contains("\"model\":\"a\""), "{body}");
+    drop(vm);
+    assert_gone(pid);
+}
+
+#[test]
+fn alertmanager_single_and_ha_pair() {
+    let am = Alertmanager::builder()
+        .start()
+        .expect("alertmanager starts");
+    let pid = am.pid();
+    assert!(am.cluster_address().is_none());
+    assert_eq!(am.cluster_peers().unwrap(), 0);
+    let r = http::post(
+        &format!("{}/api/v2/alerts", am.url()),
+        "application/json",
+        br#"[{"labels":{"alertname":"TestAlert","severity":"page"}}]"#,
+    )
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    let alerts = get_ok(&format!("{}/api/v2/alerts", am.url()));
+    assert!(alerts.contains("TestAlert"), "{alerts}");
+    am.reload().expect("reload");
+    drop(am);
+    assert_gone(pid);
+
+    let (a, b) =
+        Alertmanager::ha_pair(infermon_testkit::alertmanager::DEFAULT_CONFIG).expect("HA pair");
+    let (pa, pb) = (a.pid(), b.pid());
+    // A silence created on one instance is gossiped to the other.
+    let r = http::post(
+        &format!("{}/api/v2/silences", a.url()),
+        "application/json",
+        br#"{"matchers":[{"name":"alertname","value":"X","isRegex":false}],"startsAt":"2020-01-01T00:00:00Z","endsAt":"2099-01-01T00:00:00Z","createdBy":"t","comment":"c"}"#,
+    )
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    wait_until(Duration::from_secs(20), || {
+        let s = get_ok(&format!("{}/api/v2/silences", b.url()));
+        if s.contains("\"alertname\"") {
+            Ok(())
+        } else {
+            Err(s)
+        }
+    })
+    .expect("silence replicated to the peer");
+    drop(a);
+    drop(b);
+    assert_gone(pa);
+    assert_gone(pb);
+}
