@@ -9,15 +9,25 @@ use serde_json::json;
 use super::{Message, Notifier};
 use crate::outbox::retry::{Outcome, Reason};
 
+/// Most alert lines printed per notification.
+const MAX_ALERT_LINES: usize = 20;
+
 pub struct Log;
 
 impl Notifier for Log {
     fn send<'a>(&'a self, msg: &'a Message<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
+            let n = msg.notification;
+            // A compact line: a storm of 30 000 alerts must not become a 10 MB log line.
+            let shown = n.alerts.len().min(MAX_ALERT_LINES);
             let line = json!({
-                "title": super::title(msg.notification, msg.reminder),
+                "title": super::title(n, msg.reminder),
+                "group_key": n.group_key,
+                "status": n.status,
                 "reminder": msg.reminder,
-                "notification": msg.notification,
+                "firing": n.firing_count(),
+                "alerts": (0..shown).map(|i| super::alert_line(n, i)).collect::<Vec<_>>(),
+                "more": super::more_text(shown, n),
                 "context": msg.context,
             });
             let mut out = std::io::stdout().lock();
