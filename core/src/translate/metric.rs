@@ -1,0 +1,235 @@
+//! Metric queries: one concept, one statistic, per model (or any grouping).
+
+use super::scope::{backends_in_scope, known_present, Selectors};
+use super::{default_legend, default_stat, Context, Severity, Target, TranslateError, Translation};
+use crate::catalog::names::labels;
+use crate::catalog::{support, Concept, ConceptKind, Fidelity, GaugeAggregation, Histogram, Reason, Series, Source, Support};
+use crate::duration::PromDuration;
+use crate::promql::{AggOp, BinOp, Expr, Selector};
+use crate::query::{MetricQuery, Stat};
+
+/// Translates a metric query into one expression (backends combined with `or`).
+pub(super) fn translate(q: &MetricQuery, ctx: &Context) -> Result<Translation, TranslateError> {
+    let stat = q.stat.unwrap_or_else(|| default_stat(q.concept));
+    let window = q.window.unwrap_or(ctx.rate_window);
+    let mut out = Translation { targets: Vec::new(), notices: Vec::new(), approximate: false };
+    let (backends, explicit) = backends_in_scope(&q.scope(), ctx);
+    let mut group_by = q.group_by.clone();
+    if q.concept == Concept::FinishedRequests && !group_by.iter().any(|l| l == labels::REASON) {
+        group_by.push(labels::REASON.to_string());
+    }
+
+    let mut exprs = Vec::new();
+    let mut unsupported = Vec::new();
+    for backend in backends {
+        let (source, fidelity, requires) = match support(q.concept, backend) {
+            Support::Unsupported(reason) => {
+                if explicit {
+                    return Err(TranslateError::Unsupported {
+                        concept: q.concept,
+                        backend,
+                        reason: reason.to_string(),
+                    });
+                }
+                if known_present(ctx, backend) {
+                    out.notice(Severity::Info, format!("Not available on {backend}: {reason}."));
+                }
+                unsupported.push(format!("{backend}: {reason}"));
+                continue;
+            }
+            Support::Supported { source, fidelity, requires } => (source, fidelity, requires),
+        };
+        let sel = Selectors::new(backend, ctx, q.scope(), &group_by);
+        let build = Build { sel: &sel, group_by: &group_by, window, concept: q.concept };
+        match build.expr(&source, stat)? {
+            Some(e) => {
+                if let Fidelity::Approximate(note) = fidelity {
+                    out.approximate = true;
+                    out.notice(Severity::Info, format!("Approximation for {backend}: {note}"));
+                }
+                exprs.push(e);
+            }
+            None => {
+                let why = requires.map(|r| format!(" (it needs {r})")).unwrap_or_default();
+                out.notice(
+                    Severity::Warning,
+                    format!("No {} series found on {backend} servers{why}.", q.concept.label()),
+                );
+            }
+        }
+    }
+    if exprs.is_empty() && out.notices.is_empty() {
+        return Err(TranslateError::UnsupportedEverywhere { concept: q.concept, reasons: unsupported.join("; ") });
+    }
+    if !exprs.is_empty() {
+        out.targets.push(Target {
+            key: "value".into(),
+            expr: Expr::or_all(exprs).to_string(),
+            legend: q.legend.clone().unwrap_or_else(|| default_legend(&q.group_by)),
+            unit: unit_for(q.concept, stat),
+            instant: false,
+        });
+    }
+    Ok(out)
+}
+
+fn unit_for(concept: Concept, stat: Stat) -> String {
+    match stat {
+        Stat::Growth => format!("{}/s", concept.unit()),
+        _ => concept.unit().to_string(),
+    }
+}
+
+/// Builds the expression of one backend.
+pub(super) struct Build<'a> {
+    pub sel: &'a Selectors<'a>,
+    pub group_by: &'a [String],
+    pub window: PromDuration,
+    pub concept: Concept,
+}
+
+impl Build<'_> {
+    /// `Ok(None)`: none of the source's series exist on the engine.
+    pub fn expr(&self, source: &Source, stat: Stat) -> Result<Option<Expr>, TranslateError> {
+        let not_applicable = |accepted: &str| TranslateError::StatNotApplicable {
+            concept: self.concept,
+            stat: stat.id(),
+            accepted: accepted.to_string(),
+        };
+        Ok(match (source, stat) {
+            (Source::Histogram(h), Stat::Quantile(q)) => self.quantile(h, q),
+            (Source::Histogram(h), Stat::Avg) => self.histogram_mean(h),
+            (Source::Histogram(_), _) => return Err(not_applicable("pNN quantiles, avg")),
+            (Source::SumOfHistograms(parts), Stat::Quantile(q)) => {
+                sum_all(parts.iter().map(|h| self.quantile(h, q)).collect())
+            }
+            (Source::SumOfHistograms(parts), Stat::Avg) => {
+                sum_all(parts.iter().map(|h| self.histogram_mean(h)).collect())
+            }
+            (Source::SumOfHistograms(_), _) => return Err(not_applicable("pNN quantiles, avg")),
+            (Source::MeanOfCounters { numerator, denominator }, Stat::Avg) => self.ratio(numerator, denominator, false),
+            (Source::MeanOfCounters { .. }, _) => {
+                return Err(not_applicable("avg (this backend exposes no distribution, only totals)"))
+            }
+            (Source::Counter(s), Stat::Rate) => self.rate_sum(s, ""),
+            (Source::Counter(_), _) => return Err(not_applicable("rate")),
+            (Source::ReasonCounters(list), Stat::Rate) => self.reason_rates(list),
+            (Source::ReasonCounters(_), _) => return Err(not_applicable("rate")),
+            (Source::CounterRatio { numerator, denominator }, Stat::Ratio) => {
+                self.ratio(numerator, denominator, true)
+            }
+            (Source::CounterRatio { .. }, _) => return Err(not_applicable("ratio")),
+            (Source::Gauge(s), stat) => self.gauge(s, stat).ok_or_else(|| {
+                not_applicable(if self.concept.kind() == ConceptKind::Ratio {
+                    "ratio"
+                } else {
+                    "current, avg, max, min, growth"
+                })
+            })?,
+            (Source::GaugeRatio { numerator, denominator }, stat) => {
+                let op = match stat {
+                    Stat::Current => self.gauge_agg(),
+                    Stat::Max => AggOp::Max,
+                    Stat::Min => AggOp::Min,
+                    Stat::Avg => AggOp::Avg,
+                    _ => return Err(not_applicable("current, avg, max, min")),
+                };
+                self.gauge_ratio(numerator, denominator, op)
+            }
+        })
+    }
+
+    fn rate(&self) -> impl Fn(Selector) -> Expr + '_ {
+        move |s| Expr::range_fn("rate", s, self.window)
+    }
+
+    /// `histogram_quantile(q, sum by (le, G) (rate(x_bucket[w])))`: aggregate buckets first, then interpolate.
+    fn quantile(&self, h: &Histogram, q: f64) -> Option<Expr> {
+        let mut by = vec![labels::LE.to_string()];
+        by.extend(self.group_by.iter().cloned());
+        let buckets = self.sel.each_name(&h.series, "_bucket", &self.rate())?;
+        Some(Expr::histogram_quantile(q, Expr::agg(AggOp::Sum, &by, buckets)))
+    }
+
+    /// `sum(rate(_sum)) / sum(rate(_count))`: aggregate numerator and denominator, then divide.
+    fn histogram_mean(&self, h: &Histogram) -> Option<Expr> {
+        let sum = self.rate_sum(&h.series, "_sum")?;
+        let count = self.rate_sum(&h.series, "_count")?;
+        Some(sum.div(count))
+    }
+
+    /// `sum by (G) (rate(x[w]))`.
+    pub fn rate_sum(&self, s: &Series, suffix: &str) -> Option<Expr> {
+        Some(Expr::agg(AggOp::Sum, self.group_by, self.sel.each_name(s, suffix, &self.rate())?))
+    }
+
+    /// Events-weighted ratio of two counters. With `fill_zero`, groups whose numerator has no series (no error
+    /// was ever counted) read 0 instead of vanishing; an idle denominator gives no value rather than NaN.
+    fn ratio(&self, num: &Series, den: &Series, fill_zero: bool) -> Option<Expr> {
+        let d = self.rate_sum(den, "")?;
+        let n = match (self.rate_sum(num, ""), fill_zero) {
+            (Some(n), true) => Expr::binary(BinOp::Or, n, Expr::Number(0.0).mul(d.clone())),
+            (Some(n), false) => n,
+            (None, true) => Expr::Number(0.0).mul(d.clone()),
+            (None, false) => return None,
+        };
+        Some(n.div(Expr::binary(BinOp::Gt, d, Expr::Number(0.0))))
+    }
+
+    /// Finished requests per reason: every counter's samples get the uniform `reason` label.
+    fn reason_rates(&self, list: &[(Series, Reason)]) -> Option<Expr> {
+        let parts: Vec<Expr> = list
+            .iter()
+            .filter_map(|(s, reason)| {
+                let e = self.sel.each_name(s, "", &self.rate())?;
+                Some(match reason {
+                    Reason::Label(l) => Expr::label_replace(e, labels::REASON, "$1", l, "(.*)"),
+                    Reason::Fixed(v) => Expr::label_replace(e, labels::REASON, v, "", ""),
+                })
+            })
+            .collect();
+        (!parts.is_empty()).then(|| Expr::agg(AggOp::Sum, self.group_by, Expr::or_all(parts)))
+    }
+
+    fn gauge_agg(&self) -> AggOp {
+        match self.concept.gauge_aggregation() {
+            GaugeAggregation::Sum => AggOp::Sum,
+            GaugeAggregation::Max => AggOp::Max,
+            GaugeAggregation::Avg => AggOp::Avg,
+        }
+    }
+
+    /// Gauges: aggregate the level across replicas; growth is `deriv` (a gauge is never `rate`d).
+    fn gauge(&self, s: &Series, stat: Stat) -> Option<Option<Expr>> {
+        let op = match stat {
+            Stat::Current => self.gauge_agg(),
+            Stat::Ratio if self.concept.kind() == ConceptKind::Ratio => AggOp::Avg,
+            Stat::Max => AggOp::Max,
+            Stat::Min => AggOp::Min,
+            Stat::Avg => AggOp::Avg,
+            Stat::Growth => {
+                let deriv = move |sel| Expr::range_fn("deriv", sel, self.window);
+                return Some(self.sel.each_name(s, "", &deriv).map(|e| Expr::agg(AggOp::Sum, self.group_by, e)));
+            }
+            _ => return None,
+        };
+        Some(self.sel.each_name(s, "", &Expr::vector).map(|e| Expr::agg(op, self.group_by, e)))
+    }
+
+    /// A per-replica ratio of two gauges (label sets match ignoring the metric name), then aggregated.
+    fn gauge_ratio(&self, num: &Series, den: &Series, op: AggOp) -> Option<Expr> {
+        let den_name = self.sel.names(den, "").into_iter().next()?;
+        let per_replica = move |sel: Selector| {
+            let den_sel = Selector { metric: den_name.clone(), matchers: sel.matchers.clone() };
+            Expr::vector(sel).div(Expr::vector(den_sel))
+        };
+        Some(Expr::agg(op, self.group_by, self.sel.each_name(num, "", &per_replica)?))
+    }
+}
+
+fn sum_all(parts: Vec<Option<Expr>>) -> Option<Expr> {
+    let parts: Option<Vec<Expr>> = parts.into_iter().collect();
+    let mut parts = parts?;
+    let first = parts.remove(0);
+    Some(parts.into_iter().fold(first, Expr::add))
+}
