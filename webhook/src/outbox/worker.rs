@@ -37,6 +37,9 @@ pub struct Worker {
     pub metrics: Arc<Metrics>,
     reader: Mutex<Option<Connection>>,
     in_flight: Mutex<HashSet<i64>>,
+    /// When each recently finished delivery was released. A poll whose read snapshot predates the release may
+    /// still see the delivery as due; claiming it would send it twice.
+    released: Mutex<HashMap<i64, Instant>>,
     per_receiver: Mutex<HashMap<String, usize>>,
     gates: HashMap<String, tokio::sync::Mutex<Option<Instant>>>,
     contexts: Mutex<HashMap<i64, Arc<OnceCell<Context>>>>,
@@ -61,6 +64,7 @@ impl Worker {
             metrics,
             reader: Mutex::new(None),
             in_flight: Mutex::new(HashSet::new()),
+            released: Mutex::new(HashMap::new()),
             per_receiver: Mutex::new(HashMap::new()),
             gates,
             contexts: Mutex::new(HashMap::new()),
@@ -79,6 +83,8 @@ impl Worker {
             }
             while tasks.try_join_next().is_some() {}
             let mut sleep_for = Duration::from_secs(1);
+            let poll_started = Instant::now();
+            self.released.lock().expect("lock").retain(|_, t| t.elapsed() < Duration::from_secs(30));
             match self.clone().read(move |c| {
                 let now = now_ms();
                 Ok((store::due_deliveries(c, now, POLL_LIMIT)?, store::next_due_ms(c)?))
@@ -87,7 +93,7 @@ impl Worker {
             {
                 Ok((due, next)) => {
                     for d in due {
-                        if self.claim(&d) {
+                        if self.claim(&d, poll_started) {
                             let me = self.clone();
                             tasks.spawn(async move { me.deliver(d).await });
                         }
@@ -159,7 +165,10 @@ impl Worker {
     }
 
     /// Marks a delivery in flight unless it already is or its receiver is at its concurrency limit.
-    fn claim(&self, d: &DueDelivery) -> bool {
+    fn claim(&self, d: &DueDelivery, poll_started: Instant) -> bool {
+        if self.released.lock().expect("lock").get(&d.id).is_some_and(|t| *t >= poll_started) {
+            return false;
+        }
         let limit = match self.notifiers.get(&d.receiver) {
             Some(n) if !n.min_interval().is_zero() => 1,
             _ => MAX_IN_FLIGHT_PER_RECEIVER,
@@ -176,6 +185,8 @@ impl Worker {
     }
 
     fn release(&self, d: &DueDelivery) {
+        // Recorded before leaving the in-flight set, so a concurrent claim sees one or the other.
+        self.released.lock().expect("lock").insert(d.id, Instant::now());
         self.in_flight.lock().expect("lock").remove(&d.id);
         if let Some(c) = self.per_receiver.lock().expect("lock").get_mut(&d.receiver) {
             *c = c.saturating_sub(1);
