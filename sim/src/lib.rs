@@ -10,11 +10,11 @@
 //!
 //! See `docs/simulator.md`.
 
-// pub mod backfill;
+pub mod backfill;
 pub mod config;
 pub mod engine;
 pub mod expo;
-// pub mod fleet;
+pub mod fleet;
 pub mod hist;
 pub mod rng;
 pub mod scenario;
