@@ -22,7 +22,9 @@ const UNITS: [(&str, u64); 7] = [
 
 impl PromDuration {
     pub const fn from_secs(secs: u64) -> Self {
-        PromDuration { millis: secs * 1000 }
+        PromDuration {
+            millis: secs * 1000,
+        }
     }
     pub const fn from_millis(millis: u64) -> Self {
         PromDuration { millis }
@@ -46,7 +48,9 @@ impl FromStr for PromDuration {
     type Err = DurationError;
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
-        let err = || DurationError { input: input.to_string() };
+        let err = || DurationError {
+            input: input.to_string(),
+        };
         let mut rest = input.trim();
         if rest.is_empty() {
             return Err(err());
@@ -73,7 +77,10 @@ impl FromStr for PromDuration {
             }
             last_unit_rank = rank;
             rest = &rest[unit.len()..];
-            millis = value.checked_mul(*factor).and_then(|v| millis.checked_add(v)).ok_or_else(err)?;
+            millis = value
+                .checked_mul(*factor)
+                .and_then(|v| millis.checked_add(v))
+                .ok_or_else(err)?;
         }
         if millis == 0 {
             return Err(err());

@@ -18,18 +18,25 @@ pub struct BucketSet {
 impl BucketSet {
     /// The boundaries as numbers, ascending.
     pub fn bounds(&self) -> Vec<f64> {
-        self.le.iter().map(|s| s.parse::<f64>().expect("catalog bucket strings are floats")).collect()
+        self.le
+            .iter()
+            .map(|s| s.parse::<f64>().expect("catalog bucket strings are floats"))
+            .collect()
     }
 
     /// The exposed `le` string of `value`, if `value` is a boundary (compared numerically).
     pub fn exposed(&self, value: f64) -> Option<&'static str> {
-        self.le.iter().copied().find(|s| s.parse::<f64>().map(|b| same_bound(b, value)).unwrap_or(false))
+        self.le.iter().copied().find(|s| {
+            s.parse::<f64>()
+                .map(|b| same_bound(b, value))
+                .unwrap_or(false)
+        })
     }
 
     /// The closest boundaries below and above `value` (either may be missing at the ends).
     pub fn neighbours(&self, value: f64) -> (Option<f64>, Option<f64>) {
         let bounds = self.bounds();
-        let below = bounds.iter().copied().filter(|b| *b < value).last();
+        let below = bounds.iter().copied().rev().find(|b| *b < value);
         let above = bounds.iter().copied().find(|b| *b > value);
         (below, above)
     }
@@ -45,8 +52,8 @@ pub fn same_bound(a: f64, b: f64) -> bool {
 pub const VLLM_TTFT: BucketSet = BucketSet {
     generation: "vLLM ≥ 0.8 (V1)",
     le: &[
-        "0.001", "0.005", "0.01", "0.02", "0.04", "0.06", "0.08", "0.1", "0.25", "0.5", "0.75", "1.0", "2.5", "5.0",
-        "7.5", "10.0", "20.0", "40.0", "80.0", "160.0", "640.0", "2560.0",
+        "0.001", "0.005", "0.01", "0.02", "0.04", "0.06", "0.08", "0.1", "0.25", "0.5", "0.75",
+        "1.0", "2.5", "5.0", "7.5", "10.0", "20.0", "40.0", "80.0", "160.0", "640.0", "2560.0",
     ],
 };
 
@@ -54,8 +61,8 @@ pub const VLLM_TTFT: BucketSet = BucketSet {
 pub const VLLM_V0_TTFT: BucketSet = BucketSet {
     generation: "vLLM V0",
     le: &[
-        "0.001", "0.005", "0.01", "0.02", "0.04", "0.06", "0.08", "0.1", "0.25", "0.5", "0.75", "1.0", "2.5", "5.0",
-        "7.5", "10.0",
+        "0.001", "0.005", "0.01", "0.02", "0.04", "0.06", "0.08", "0.1", "0.25", "0.5", "0.75",
+        "1.0", "2.5", "5.0", "7.5", "10.0",
     ],
 };
 
@@ -63,38 +70,44 @@ pub const VLLM_V0_TTFT: BucketSet = BucketSet {
 pub const VLLM_ITL: BucketSet = BucketSet {
     generation: "vLLM ≥ 0.8 (V1)",
     le: &[
-        "0.01", "0.025", "0.05", "0.075", "0.1", "0.15", "0.2", "0.3", "0.4", "0.5", "0.75", "1.0", "2.5", "5.0",
-        "7.5", "10.0", "20.0", "40.0", "80.0",
+        "0.01", "0.025", "0.05", "0.075", "0.1", "0.15", "0.2", "0.3", "0.4", "0.5", "0.75", "1.0",
+        "2.5", "5.0", "7.5", "10.0", "20.0", "40.0", "80.0",
     ],
 };
 
 /// vLLM V0 time per output token (top bucket 2.5 s).
 pub const VLLM_V0_ITL: BucketSet = BucketSet {
     generation: "vLLM V0",
-    le: &["0.01", "0.025", "0.05", "0.075", "0.1", "0.15", "0.2", "0.3", "0.4", "0.5", "0.75", "1.0", "2.5"],
+    le: &[
+        "0.01", "0.025", "0.05", "0.075", "0.1", "0.15", "0.2", "0.3", "0.4", "0.5", "0.75", "1.0",
+        "2.5",
+    ],
 };
 
 /// vLLM V1 request-phase latencies: e2e, queue, inference, prefill, decode (`request_latency` family).
 pub const VLLM_REQUEST_LATENCY: BucketSet = BucketSet {
     generation: "vLLM ≥ 0.8 (V1)",
     le: &[
-        "0.3", "0.5", "0.8", "1.0", "1.5", "2.0", "2.5", "5.0", "10.0", "15.0", "20.0", "30.0", "40.0", "50.0",
-        "60.0", "120.0", "240.0", "480.0", "960.0", "1920.0", "7680.0",
+        "0.3", "0.5", "0.8", "1.0", "1.5", "2.0", "2.5", "5.0", "10.0", "15.0", "20.0", "30.0",
+        "40.0", "50.0", "60.0", "120.0", "240.0", "480.0", "960.0", "1920.0", "7680.0",
     ],
 };
 
 /// vLLM V0 (early 2025) shared request-latency list, capped at 60 s.
 pub const VLLM_V0_REQUEST_LATENCY: BucketSet = BucketSet {
     generation: "vLLM V0 (2025)",
-    le: &["0.3", "0.5", "0.8", "1.0", "1.5", "2.0", "2.5", "5.0", "10.0", "15.0", "20.0", "30.0", "40.0", "50.0", "60.0"],
+    le: &[
+        "0.3", "0.5", "0.8", "1.0", "1.5", "2.0", "2.5", "5.0", "10.0", "15.0", "20.0", "30.0",
+        "40.0", "50.0", "60.0",
+    ],
 };
 
 /// vLLM `iteration_tokens` family (tokens per engine step).
 pub const VLLM_ITERATION_TOKENS: BucketSet = BucketSet {
     generation: "vLLM ≥ 0.8 (V1)",
     le: &[
-        "1.0", "8.0", "16.0", "32.0", "64.0", "128.0", "256.0", "512.0", "1024.0", "2048.0", "4096.0", "8192.0",
-        "16384.0",
+        "1.0", "8.0", "16.0", "32.0", "64.0", "128.0", "256.0", "512.0", "1024.0", "2048.0",
+        "4096.0", "8192.0", "16384.0",
     ],
 };
 
@@ -144,8 +157,8 @@ pub const TGI_DURATION: BucketSet = BucketSet {
 pub const SGLANG_TTFT: BucketSet = BucketSet {
     generation: "SGLang (collector.py defaults)",
     le: &[
-        "0.1", "0.2", "0.4", "0.6", "0.8", "1.0", "2.0", "4.0", "6.0", "8.0", "10.0", "20.0", "40.0", "60.0", "80.0",
-        "100.0", "200.0", "400.0",
+        "0.1", "0.2", "0.4", "0.6", "0.8", "1.0", "2.0", "4.0", "6.0", "8.0", "10.0", "20.0",
+        "40.0", "60.0", "80.0", "100.0", "200.0", "400.0",
     ],
 };
 
@@ -153,8 +166,9 @@ pub const SGLANG_TTFT: BucketSet = BucketSet {
 pub const SGLANG_ITL: BucketSet = BucketSet {
     generation: "SGLang (collector.py defaults)",
     le: &[
-        "0.002", "0.004", "0.006", "0.008", "0.01", "0.015", "0.02", "0.025", "0.03", "0.035", "0.04", "0.06", "0.08",
-        "0.1", "0.2", "0.4", "0.6", "0.8", "1.0", "2.0", "4.0", "6.0", "8.0",
+        "0.002", "0.004", "0.006", "0.008", "0.01", "0.015", "0.02", "0.025", "0.03", "0.035",
+        "0.04", "0.06", "0.08", "0.1", "0.2", "0.4", "0.6", "0.8", "1.0", "2.0", "4.0", "6.0",
+        "8.0",
     ],
 };
 
@@ -162,8 +176,8 @@ pub const SGLANG_ITL: BucketSet = BucketSet {
 pub const SGLANG_E2E: BucketSet = BucketSet {
     generation: "SGLang (collector.py defaults)",
     le: &[
-        "0.1", "0.2", "0.4", "0.6", "0.8", "1.0", "2.0", "4.0", "6.0", "8.0", "10.0", "20.0", "40.0", "60.0", "80.0",
-        "100.0", "200.0", "400.0", "600.0", "1200.0", "1800.0", "2400.0",
+        "0.1", "0.2", "0.4", "0.6", "0.8", "1.0", "2.0", "4.0", "6.0", "8.0", "10.0", "20.0",
+        "40.0", "60.0", "80.0", "100.0", "200.0", "400.0", "600.0", "1200.0", "1800.0", "2400.0",
     ],
 };
 
@@ -206,7 +220,13 @@ mod tests {
         assert_eq!(VLLM_REQUEST_LATENCY.exposed(5.0), Some("5.0"));
         assert_eq!(VLLM_TTFT.exposed(0.5), Some("0.5"));
         assert_eq!(VLLM_TTFT.exposed(2.0), None);
-        assert_eq!(TGI_DURATION.exposed(0.0001 * 1.5f64.powi(21)), Some("0.49878850951194753"));
-        assert_eq!(TGI_DURATION.neighbours(5.0), (Some(3.787675244106352), Some(5.681512866159528)));
+        assert_eq!(
+            TGI_DURATION.exposed(0.0001 * 1.5f64.powi(21)),
+            Some("0.49878850951194753")
+        );
+        assert_eq!(
+            TGI_DURATION.neighbours(5.0),
+            (Some(3.787675244106352), Some(5.681512866159528))
+        );
     }
 }

@@ -27,7 +27,12 @@ pub enum Backend {
 }
 
 impl Backend {
-    pub const ALL: [Backend; 4] = [Backend::Vllm, Backend::Tgi, Backend::Sglang, Backend::Llamacpp];
+    pub const ALL: [Backend; 4] = [
+        Backend::Vllm,
+        Backend::Tgi,
+        Backend::Sglang,
+        Backend::Llamacpp,
+    ];
 
     pub fn id(self) -> &'static str {
         match self {
@@ -242,17 +247,26 @@ pub enum Source {
     /// A sum of histograms' statistics (TGI TTFT ≈ queue + prefill): always an approximation.
     SumOfHistograms(&'static [Histogram]),
     /// A mean only: `rate(numerator)/rate(denominator)` of two counters (llama.cpp seconds per token).
-    MeanOfCounters { numerator: Series, denominator: Series },
+    MeanOfCounters {
+        numerator: Series,
+        denominator: Series,
+    },
     /// A counter: per-second rate.
     Counter(Series),
     /// Counters whose samples carry a finish reason.
     ReasonCounters(&'static [(Series, Reason)]),
     /// An events-weighted ratio of two counters.
-    CounterRatio { numerator: Series, denominator: Series },
+    CounterRatio {
+        numerator: Series,
+        denominator: Series,
+    },
     /// A gauge level.
     Gauge(Series),
     /// A ratio of two gauges.
-    GaugeRatio { numerator: Series, denominator: Series },
+    GaugeRatio {
+        numerator: Series,
+        denominator: Series,
+    },
 }
 
 impl Source {
@@ -263,9 +277,18 @@ impl Source {
         match self {
             Source::Histogram(h) => add(&h.series),
             Source::SumOfHistograms(hs) => hs.iter().for_each(|h| add(&h.series)),
-            Source::MeanOfCounters { numerator, denominator }
-            | Source::CounterRatio { numerator, denominator }
-            | Source::GaugeRatio { numerator, denominator } => {
+            Source::MeanOfCounters {
+                numerator,
+                denominator,
+            }
+            | Source::CounterRatio {
+                numerator,
+                denominator,
+            }
+            | Source::GaugeRatio {
+                numerator,
+                denominator,
+            } => {
                 add(numerator);
                 add(denominator);
             }

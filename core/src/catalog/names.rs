@@ -23,13 +23,15 @@ pub mod vllm {
     pub const GPU_PREFIX_CACHE_QUERIES_TOTAL: &str = "vllm:gpu_prefix_cache_queries_total";
     pub const GPU_PREFIX_CACHE_HITS_TOTAL: &str = "vllm:gpu_prefix_cache_hits_total";
     pub const SPEC_DECODE_NUM_DRAFT_TOKENS_TOTAL: &str = "vllm:spec_decode_num_draft_tokens_total";
-    pub const SPEC_DECODE_NUM_ACCEPTED_TOKENS_TOTAL: &str = "vllm:spec_decode_num_accepted_tokens_total";
+    pub const SPEC_DECODE_NUM_ACCEPTED_TOKENS_TOTAL: &str =
+        "vllm:spec_decode_num_accepted_tokens_total";
     pub const TIME_TO_FIRST_TOKEN_SECONDS: &str = "vllm:time_to_first_token_seconds";
     /// Added in 0.11 (PR #24110) as the new name of `time_per_output_token_seconds`, same semantics and buckets.
     pub const INTER_TOKEN_LATENCY_SECONDS: &str = "vllm:inter_token_latency_seconds";
     pub const TIME_PER_OUTPUT_TOKEN_SECONDS: &str = "vllm:time_per_output_token_seconds";
     /// Per-request TPOT (decode time / (output tokens − 1)), added in 0.11 (PR #24015).
-    pub const REQUEST_TIME_PER_OUTPUT_TOKEN_SECONDS: &str = "vllm:request_time_per_output_token_seconds";
+    pub const REQUEST_TIME_PER_OUTPUT_TOKEN_SECONDS: &str =
+        "vllm:request_time_per_output_token_seconds";
     pub const E2E_REQUEST_LATENCY_SECONDS: &str = "vllm:e2e_request_latency_seconds";
     pub const REQUEST_QUEUE_TIME_SECONDS: &str = "vllm:request_queue_time_seconds";
     pub const REQUEST_INFERENCE_TIME_SECONDS: &str = "vllm:request_inference_time_seconds";
@@ -55,7 +57,8 @@ pub mod tgi {
     pub const REQUEST_VALIDATION_DURATION: &str = "tgi_request_validation_duration";
     pub const REQUEST_QUEUE_DURATION: &str = "tgi_request_queue_duration";
     pub const REQUEST_INFERENCE_DURATION: &str = "tgi_request_inference_duration";
-    pub const REQUEST_MEAN_TIME_PER_TOKEN_DURATION: &str = "tgi_request_mean_time_per_token_duration";
+    pub const REQUEST_MEAN_TIME_PER_TOKEN_DURATION: &str =
+        "tgi_request_mean_time_per_token_duration";
     pub const REQUEST_INPUT_LENGTH: &str = "tgi_request_input_length";
     pub const REQUEST_MAX_NEW_TOKENS: &str = "tgi_request_max_new_tokens";
     pub const REQUEST_GENERATED_TOKENS: &str = "tgi_request_generated_tokens";

@@ -8,58 +8,104 @@ use super::names::{llamacpp, sglang, tgi, vllm};
 use super::{Backend, Concept, Fidelity, Histogram, Reason, Series, Source, Support};
 
 const fn series(names: &'static [&'static str]) -> Series {
-    Series { names, matchers: &[] }
+    Series {
+        names,
+        matchers: &[],
+    }
 }
 
 const fn histogram(names: &'static [&'static str], buckets: &'static [BucketSet]) -> Histogram {
-    Histogram { series: series(names), buckets }
+    Histogram {
+        series: series(names),
+        buckets,
+    }
 }
 
 const fn exact(source: Source) -> Support {
-    Support::Supported { source, fidelity: Fidelity::Exact, requires: None }
+    Support::Supported {
+        source,
+        fidelity: Fidelity::Exact,
+        requires: None,
+    }
 }
 
 const fn exact_if(source: Source, requires: &'static str) -> Support {
-    Support::Supported { source, fidelity: Fidelity::Exact, requires: Some(requires) }
+    Support::Supported {
+        source,
+        fidelity: Fidelity::Exact,
+        requires: Some(requires),
+    }
 }
 
 const fn approx(source: Source, note: &'static str) -> Support {
-    Support::Supported { source, fidelity: Fidelity::Approximate(note), requires: None }
+    Support::Supported {
+        source,
+        fidelity: Fidelity::Approximate(note),
+        requires: None,
+    }
 }
 
 // vLLM histograms. Buckets: V1 layout first, then V0's (an SLO threshold must be a boundary of both).
-const VLLM_TTFT_H: Histogram = histogram(&[vllm::TIME_TO_FIRST_TOKEN_SECONDS], &[VLLM_TTFT, VLLM_V0_TTFT]);
+const VLLM_TTFT_H: Histogram = histogram(
+    &[vllm::TIME_TO_FIRST_TOKEN_SECONDS],
+    &[VLLM_TTFT, VLLM_V0_TTFT],
+);
 /// `inter_token_latency_seconds` (≥ 0.11) replaced `time_per_output_token_seconds` with the same semantics.
-const VLLM_ITL_H: Histogram =
-    histogram(&[vllm::INTER_TOKEN_LATENCY_SECONDS, vllm::TIME_PER_OUTPUT_TOKEN_SECONDS], &[VLLM_ITL, VLLM_V0_ITL]);
-const VLLM_TPOT_H: Histogram = histogram(&[vllm::REQUEST_TIME_PER_OUTPUT_TOKEN_SECONDS], &[VLLM_ITL]);
-const VLLM_E2E_H: Histogram =
-    histogram(&[vllm::E2E_REQUEST_LATENCY_SECONDS], &[VLLM_REQUEST_LATENCY, VLLM_V0_REQUEST_LATENCY]);
-const VLLM_QUEUE_H: Histogram =
-    histogram(&[vllm::REQUEST_QUEUE_TIME_SECONDS], &[VLLM_REQUEST_LATENCY, VLLM_V0_REQUEST_LATENCY]);
-const VLLM_PREFILL_H: Histogram =
-    histogram(&[vllm::REQUEST_PREFILL_TIME_SECONDS], &[VLLM_REQUEST_LATENCY, VLLM_V0_REQUEST_LATENCY]);
-const VLLM_DECODE_H: Histogram =
-    histogram(&[vllm::REQUEST_DECODE_TIME_SECONDS], &[VLLM_REQUEST_LATENCY, VLLM_V0_REQUEST_LATENCY]);
+const VLLM_ITL_H: Histogram = histogram(
+    &[
+        vllm::INTER_TOKEN_LATENCY_SECONDS,
+        vllm::TIME_PER_OUTPUT_TOKEN_SECONDS,
+    ],
+    &[VLLM_ITL, VLLM_V0_ITL],
+);
+const VLLM_TPOT_H: Histogram =
+    histogram(&[vllm::REQUEST_TIME_PER_OUTPUT_TOKEN_SECONDS], &[VLLM_ITL]);
+const VLLM_E2E_H: Histogram = histogram(
+    &[vllm::E2E_REQUEST_LATENCY_SECONDS],
+    &[VLLM_REQUEST_LATENCY, VLLM_V0_REQUEST_LATENCY],
+);
+const VLLM_QUEUE_H: Histogram = histogram(
+    &[vllm::REQUEST_QUEUE_TIME_SECONDS],
+    &[VLLM_REQUEST_LATENCY, VLLM_V0_REQUEST_LATENCY],
+);
+const VLLM_PREFILL_H: Histogram = histogram(
+    &[vllm::REQUEST_PREFILL_TIME_SECONDS],
+    &[VLLM_REQUEST_LATENCY, VLLM_V0_REQUEST_LATENCY],
+);
+const VLLM_DECODE_H: Histogram = histogram(
+    &[vllm::REQUEST_DECODE_TIME_SECONDS],
+    &[VLLM_REQUEST_LATENCY, VLLM_V0_REQUEST_LATENCY],
+);
 const VLLM_FINISHED: Series = series(&[vllm::REQUEST_SUCCESS_TOTAL]);
 /// Only `error` counts as a failure: `abort` is mostly client cancellation (vLLM's generated dashboard
 /// description; metrics-catalog.md §1.7).
-const VLLM_ERRORS: Series =
-    Series { names: &[vllm::REQUEST_SUCCESS_TOTAL], matchers: &[(vllm::LABEL_FINISHED_REASON, "error")] };
+const VLLM_ERRORS: Series = Series {
+    names: &[vllm::REQUEST_SUCCESS_TOTAL],
+    matchers: &[(vllm::LABEL_FINISHED_REASON, "error")],
+};
 
 // TGI histograms: all `…duration` histograms share the 0.0001 × 1.5^k layout.
 const TGI_QUEUE_H: Histogram = histogram(&[tgi::REQUEST_QUEUE_DURATION], &[TGI_DURATION]);
 const TGI_PREFILL_H: Histogram = Histogram {
-    series: Series { names: &[tgi::BATCH_INFERENCE_DURATION], matchers: &[(tgi::LABEL_METHOD, "prefill")] },
+    series: Series {
+        names: &[tgi::BATCH_INFERENCE_DURATION],
+        matchers: &[(tgi::LABEL_METHOD, "prefill")],
+    },
     buckets: &[TGI_DURATION],
 };
 const TGI_DECODE_STEP_H: Histogram = Histogram {
-    series: Series { names: &[tgi::BATCH_INFERENCE_DURATION], matchers: &[(tgi::LABEL_METHOD, "decode")] },
+    series: Series {
+        names: &[tgi::BATCH_INFERENCE_DURATION],
+        matchers: &[(tgi::LABEL_METHOD, "decode")],
+    },
     buckets: &[TGI_DURATION],
 };
 const TGI_FINISHED: &[(Series, Reason)] = &[
     (series(&[tgi::REQUEST_SUCCESS]), Reason::Fixed("success")),
-    (series(&[tgi::REQUEST_FAILURE]), Reason::Label(tgi::LABEL_ERR)),
+    (
+        series(&[tgi::REQUEST_FAILURE]),
+        Reason::Label(tgi::LABEL_ERR),
+    ),
 ];
 const TGI_TTFT_PARTS: &[Histogram] = &[TGI_QUEUE_H, TGI_PREFILL_H];
 
@@ -267,9 +313,16 @@ mod tests {
 
     #[test]
     fn vllm_names_include_every_generation() {
-        let Support::Supported { source: Source::Gauge(s), .. } = support(Concept::KvCacheUsage, Backend::Vllm) else {
+        let Support::Supported {
+            source: Source::Gauge(s),
+            ..
+        } = support(Concept::KvCacheUsage, Backend::Vllm)
+        else {
             panic!("KV usage on vLLM is a gauge")
         };
-        assert_eq!(s.names, &["vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc"]);
+        assert_eq!(
+            s.names,
+            &["vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc"]
+        );
     }
 }

@@ -42,7 +42,11 @@ pub fn regex_literal(literal: &str) -> String {
 
 /// An RE2 alternation matching exactly one of `literals`.
 pub fn regex_any_of<S: AsRef<str>>(literals: &[S]) -> String {
-    literals.iter().map(|l| regex_literal(l.as_ref())).collect::<Vec<_>>().join("|")
+    literals
+        .iter()
+        .map(|l| regex_literal(l.as_ref()))
+        .collect::<Vec<_>>()
+        .join("|")
 }
 
 /// True when `name` is a valid Prometheus label name (`[a-zA-Z_][a-zA-Z0-9_]*`).

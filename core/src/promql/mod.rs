@@ -39,7 +39,11 @@ pub struct Matcher {
 
 impl Matcher {
     pub fn new(label: impl Into<String>, op: MatchOp, value: impl Into<String>) -> Self {
-        Matcher { label: label.into(), op, value: value.into() }
+        Matcher {
+            label: label.into(),
+            op,
+            value: value.into(),
+        }
     }
     pub fn eq(label: impl Into<String>, value: impl Into<String>) -> Self {
         Self::new(label, MatchOp::Eq, value)
@@ -58,7 +62,13 @@ impl Matcher {
 
 impl Display for Matcher {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}{}", self.label, self.op.as_str(), escape::quote(&self.value))
+        write!(
+            f,
+            "{}{}{}",
+            self.label,
+            self.op.as_str(),
+            escape::quote(&self.value)
+        )
     }
 }
 
@@ -71,7 +81,10 @@ pub struct Selector {
 
 impl Selector {
     pub fn new(metric: impl Into<String>) -> Self {
-        Selector { metric: metric.into(), matchers: Vec::new() }
+        Selector {
+            metric: metric.into(),
+            matchers: Vec::new(),
+        }
     }
     pub fn with(mut self, m: Matcher) -> Self {
         self.matchers.push(m);
@@ -169,8 +182,17 @@ pub enum Expr {
     /// A subquery `expr[range:step]`.
     Subquery(Box<Expr>, PromDuration, Option<PromDuration>),
     Call(&'static str, Vec<Expr>),
-    Agg { op: AggOp, by: Vec<String>, expr: Box<Expr> },
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr>, matching: Option<VectorMatching> },
+    Agg {
+        op: AggOp,
+        by: Vec<String>,
+        expr: Box<Expr>,
+    },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+        matching: Option<VectorMatching>,
+    },
     Number(f64),
     Str(String),
 }
@@ -190,10 +212,19 @@ impl Expr {
         Expr::call(func, vec![Expr::range(sel, window)])
     }
     pub fn agg(op: AggOp, by: &[impl AsRef<str>], expr: Expr) -> Expr {
-        Expr::Agg { op, by: by.iter().map(|s| s.as_ref().to_string()).collect(), expr: Box::new(expr) }
+        Expr::Agg {
+            op,
+            by: by.iter().map(|s| s.as_ref().to_string()).collect(),
+            expr: Box::new(expr),
+        }
     }
     pub fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> Expr {
-        Expr::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs), matching: None }
+        Expr::Binary {
+            op,
+            lhs: Box::new(lhs),
+            rhs: Box::new(rhs),
+            matching: None,
+        }
     }
     pub fn binary_on(op: BinOp, lhs: Expr, rhs: Expr, on: &[impl AsRef<str>]) -> Expr {
         Expr::Binary {
@@ -210,7 +241,9 @@ impl Expr {
     /// `lhs or rhs` over a non-empty list (left to right).
     pub fn or_all(mut exprs: Vec<Expr>) -> Expr {
         let first = exprs.remove(0);
-        exprs.into_iter().fold(first, |acc, e| Expr::binary(BinOp::Or, acc, e))
+        exprs
+            .into_iter()
+            .fold(first, |acc, e| Expr::binary(BinOp::Or, acc, e))
     }
     /// `histogram_quantile(q, buckets)`.
     pub fn histogram_quantile(q: f64, buckets: Expr) -> Expr {
@@ -229,23 +262,23 @@ impl Expr {
             ],
         )
     }
-    pub fn div(self, rhs: Expr) -> Expr {
-        Expr::binary(BinOp::Div, self, rhs)
-    }
-    pub fn add(self, rhs: Expr) -> Expr {
-        Expr::binary(BinOp::Add, self, rhs)
-    }
-    pub fn sub(self, rhs: Expr) -> Expr {
-        Expr::binary(BinOp::Sub, self, rhs)
-    }
-    pub fn mul(self, rhs: Expr) -> Expr {
-        Expr::binary(BinOp::Mul, self, rhs)
-    }
 
     fn is_binary(&self) -> bool {
         matches!(self, Expr::Binary { .. })
     }
 }
+
+macro_rules! arithmetic {
+    ($($trait:ident $method:ident $op:ident),*) => {$(
+        impl std::ops::$trait for Expr {
+            type Output = Expr;
+            fn $method(self, rhs: Expr) -> Expr {
+                Expr::binary(BinOp::$op, self, rhs)
+            }
+        }
+    )*};
+}
+arithmetic!(Add add Add, Sub sub Sub, Mul mul Mul, Div div Div);
 
 /// Shortest round-trip form; Prometheus accepts `NaN`, `Inf`, `-Inf`.
 pub fn format_number(v: f64) -> String {
@@ -278,11 +311,27 @@ impl Display for Expr {
                     write!(f, "{} by ({}) ({expr})", op.as_str(), by.join(", "))
                 }
             }
-            Expr::Binary { op, lhs, rhs, matching } => {
-                let side = |e: &Expr| if e.is_binary() { format!("({e})") } else { e.to_string() };
+            Expr::Binary {
+                op,
+                lhs,
+                rhs,
+                matching,
+            } => {
+                let side = |e: &Expr| {
+                    if e.is_binary() {
+                        format!("({e})")
+                    } else {
+                        e.to_string()
+                    }
+                };
                 write!(f, "{} {}", side(lhs), op.as_str())?;
                 if let Some(m) = matching {
-                    write!(f, " {} ({})", if m.on { "on" } else { "ignoring" }, m.labels.join(", "))?;
+                    write!(
+                        f,
+                        " {} ({})",
+                        if m.on { "on" } else { "ignoring" },
+                        m.labels.join(", ")
+                    )?;
                     if m.group_left {
                         f.write_str(" group_left")?;
                     }
@@ -305,7 +354,11 @@ mod tests {
             .with(Matcher::any_of("model_name", &["a\"b", "c.*"]));
         let e = Expr::histogram_quantile(
             0.95,
-            Expr::agg(AggOp::Sum, &["le", "model"], Expr::range_fn("rate", sel, PromDuration::from_secs(300))),
+            Expr::agg(
+                AggOp::Sum,
+                &["le", "model"],
+                Expr::range_fn("rate", sel, PromDuration::from_secs(300)),
+            ),
         );
         assert_eq!(
             e.to_string(),
@@ -318,6 +371,6 @@ mod tests {
         let a = Expr::vector(Selector::new("a"));
         let b = Expr::vector(Selector::new("b"));
         let c = Expr::vector(Selector::new("c"));
-        assert_eq!(a.div(b.add(c)).to_string(), "a / (b + c)");
+        assert_eq!((a / (b + c)).to_string(), "a / (b + c)");
     }
 }

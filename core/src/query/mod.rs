@@ -37,6 +37,15 @@ pub enum BackendChoice {
 }
 
 impl BackendChoice {
+    pub fn from_backend(b: Backend) -> Self {
+        match b {
+            Backend::Vllm => BackendChoice::Vllm,
+            Backend::Tgi => BackendChoice::Tgi,
+            Backend::Sglang => BackendChoice::Sglang,
+            Backend::Llamacpp => BackendChoice::Llamacpp,
+        }
+    }
+
     pub fn backend(self) -> Option<Backend> {
         match self {
             BackendChoice::Auto => None,
@@ -208,8 +217,17 @@ fn default_slo_window() -> PromDuration {
 }
 
 /// Fields Grafana adds to every query object; they are not part of the model and are ignored.
-pub const GRAFANA_ENVELOPE_FIELDS: &[&str] =
-    &["refId", "datasource", "datasourceId", "hide", "intervalMs", "maxDataPoints", "key", "format", "exemplar"];
+pub const GRAFANA_ENVELOPE_FIELDS: &[&str] = &[
+    "refId",
+    "datasource",
+    "datasourceId",
+    "hide",
+    "intervalMs",
+    "maxDataPoints",
+    "key",
+    "format",
+    "exemplar",
+];
 
 /// Why a query was rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -231,11 +249,14 @@ impl Query {
             if !obj.contains_key("queryType") {
                 return Err(QueryError::Invalid {
                     field: "queryType".into(),
-                    problem: "is missing: expected one of \"metric\", \"slo\", \"fleet\", \"promql\"".into(),
+                    problem:
+                        "is missing: expected one of \"metric\", \"slo\", \"fleet\", \"promql\""
+                            .into(),
                 });
             }
         }
-        let query: Query = serde_json::from_value(value).map_err(|e| QueryError::Json(e.to_string()))?;
+        let query: Query =
+            serde_json::from_value(value).map_err(|e| QueryError::Json(e.to_string()))?;
         query.validate()?;
         Ok(query)
     }
@@ -249,7 +270,9 @@ impl Query {
             }
             Query::Slo(q) => q.validate(),
             Query::Fleet(q) => q.scope().validate(),
-            Query::Promql(q) if q.expr.trim().is_empty() => Err(invalid("expr", "must not be empty")),
+            Query::Promql(q) if q.expr.trim().is_empty() => {
+                Err(invalid("expr", "must not be empty"))
+            }
             Query::Promql(_) => Ok(()),
         }
     }
@@ -260,25 +283,43 @@ impl SloQuery {
         self.scope().validate()?;
         validate_group_by(&self.group_by)?;
         if !self.sli.slo_capable() {
-            let accepted: Vec<&str> =
-                Concept::ALL.iter().filter(|c| c.slo_capable()).map(|c| c.id()).collect();
-            return Err(invalid("sli", &format!("must be one of {}; got {:?}", accepted.join(", "), self.sli.id())));
+            let accepted: Vec<&str> = Concept::ALL
+                .iter()
+                .filter(|c| c.slo_capable())
+                .map(|c| c.id())
+                .collect();
+            return Err(invalid(
+                "sli",
+                &format!(
+                    "must be one of {}; got {:?}",
+                    accepted.join(", "),
+                    self.sli.id()
+                ),
+            ));
         }
         if !(self.objective > 0.0 && self.objective < 1.0) {
             return Err(invalid(
                 "objective",
-                &format!("must be a fraction in (0, 1), e.g. 0.99; got {}", self.objective),
+                &format!(
+                    "must be a fraction in (0, 1), e.g. 0.99; got {}",
+                    self.objective
+                ),
             ));
         }
         match (self.sli, self.threshold) {
-            (crate::catalog::Concept::ErrorRatio, Some(_)) => {
-                Err(invalid("threshold", "must not be set for the error_ratio SLI"))
-            }
+            (crate::catalog::Concept::ErrorRatio, Some(_)) => Err(invalid(
+                "threshold",
+                "must not be set for the error_ratio SLI",
+            )),
             (crate::catalog::Concept::ErrorRatio, None) => Ok(()),
-            (_, None) => Err(invalid("threshold", "is required for a latency SLI, in seconds, e.g. 0.5")),
-            (_, Some(t)) if !(t > 0.0 && t.is_finite()) => {
-                Err(invalid("threshold", &format!("must be a positive number of seconds; got {t}")))
-            }
+            (_, None) => Err(invalid(
+                "threshold",
+                "is required for a latency SLI, in seconds, e.g. 0.5",
+            )),
+            (_, Some(t)) if !(t > 0.0 && t.is_finite()) => Err(invalid(
+                "threshold",
+                &format!("must be a positive number of seconds; got {t}"),
+            )),
             _ => Ok(()),
         }
     }
@@ -296,7 +337,10 @@ impl Scope<'_> {
             if !is_label_name(&f.label) {
                 return Err(invalid(
                     &format!("filters[{i}].label"),
-                    &format!("must be a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*); got {:?}", f.label),
+                    &format!(
+                        "must be a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*); got {:?}",
+                        f.label
+                    ),
                 ));
             }
         }
@@ -309,7 +353,9 @@ fn validate_group_by(labels: &[String]) -> Result<(), QueryError> {
         if !is_label_name(l) || l == crate::catalog::names::labels::LE {
             return Err(invalid(
                 &format!("groupBy[{i}]"),
-                &format!("must be a Prometheus label name other than `le`, e.g. \"model\"; got {l:?}"),
+                &format!(
+                    "must be a Prometheus label name other than `le`, e.g. \"model\"; got {l:?}"
+                ),
             ));
         }
     }
@@ -317,7 +363,10 @@ fn validate_group_by(labels: &[String]) -> Result<(), QueryError> {
 }
 
 fn invalid(field: &str, problem: &str) -> QueryError {
-    QueryError::Invalid { field: field.to_string(), problem: problem.to_string() }
+    QueryError::Invalid {
+        field: field.to_string(),
+        problem: problem.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -341,20 +390,36 @@ mod tests {
 
     #[test]
     fn unknown_fields_and_values_name_the_field_and_the_accepted_values() {
-        let e = Query::from_json(&json!({"queryType": "metric", "concept": "ttft", "stats": "p95"})).unwrap_err();
+        let e =
+            Query::from_json(&json!({"queryType": "metric", "concept": "ttft", "stats": "p95"}))
+                .unwrap_err();
         assert!(e.to_string().contains("unknown field `stats`"), "{e}");
-        let e = Query::from_json(&json!({"queryType": "metric", "concept": "latency"})).unwrap_err();
-        assert!(e.to_string().contains("unknown variant `latency`") && e.to_string().contains("ttft"), "{e}");
-        let e = Query::from_json(&json!({"queryType": "metric", "concept": "ttft", "stat": "p950"})).unwrap_err();
+        let e =
+            Query::from_json(&json!({"queryType": "metric", "concept": "latency"})).unwrap_err();
+        assert!(
+            e.to_string().contains("unknown variant `latency`") && e.to_string().contains("ttft"),
+            "{e}"
+        );
+        let e =
+            Query::from_json(&json!({"queryType": "metric", "concept": "ttft", "stat": "p950"}))
+                .unwrap_err();
         assert!(e.to_string().contains("expected one of p50"), "{e}");
         let e = Query::from_json(&json!({"concept": "ttft"})).unwrap_err();
         assert!(e.to_string().contains("`queryType` is missing"), "{e}");
-        let e = Query::from_json(&json!({"queryType": "slo", "sli": "ttft", "threshold": 0.5, "objective": 99.0,
-            "view": "attainment"}))
+        let e = Query::from_json(
+            &json!({"queryType": "slo", "sli": "ttft", "threshold": 0.5, "objective": 99.0,
+            "view": "attainment"}),
+        )
         .unwrap_err();
-        assert!(e.to_string().contains("`objective` must be a fraction in (0, 1)"), "{e}");
-        let e = Query::from_json(&json!({"queryType": "metric", "concept": "ttft", "groupBy": ["mo-del"]}))
-            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("`objective` must be a fraction in (0, 1)"),
+            "{e}"
+        );
+        let e = Query::from_json(
+            &json!({"queryType": "metric", "concept": "ttft", "groupBy": ["mo-del"]}),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("`groupBy[0]`"), "{e}");
     }
 }

@@ -25,7 +25,8 @@ pub enum Stat {
     Growth,
 }
 
-pub const ACCEPTED_STATS: &str = "p50, p90, p95, p99 (any pNN or pNN.N), avg, rate, ratio, current, max, min, growth";
+pub const ACCEPTED_STATS: &str =
+    "p50, p90, p95, p99 (any pNN or pNN.N), avg, rate, ratio, current, max, min, growth";
 
 impl Stat {
     /// The canonical spelling, used in JSON and legends.
@@ -52,7 +53,9 @@ pub struct StatError {
 impl FromStr for Stat {
     type Err = StatError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = || StatError { input: s.to_string() };
+        let err = || StatError {
+            input: s.to_string(),
+        };
         Ok(match s {
             "avg" | "mean" => Stat::Avg,
             "rate" => Stat::Rate,
@@ -62,7 +65,11 @@ impl FromStr for Stat {
             "min" => Stat::Min,
             "growth" => Stat::Growth,
             _ => {
-                let pct: f64 = s.strip_prefix('p').ok_or_else(err)?.parse().map_err(|_| err())?;
+                let pct: f64 = s
+                    .strip_prefix('p')
+                    .ok_or_else(err)?
+                    .parse()
+                    .map_err(|_| err())?;
                 if !(pct > 0.0 && pct < 100.0) {
                     return Err(err());
                 }
@@ -103,7 +110,10 @@ mod tests {
         assert_eq!("p99.9".parse::<Stat>().unwrap().id(), "p99.9");
         assert_eq!("avg".parse::<Stat>().unwrap(), Stat::Avg);
         for bad in ["p0", "p100", "q95", "P95", "", "p"] {
-            assert!(bad.parse::<Stat>().unwrap_err().to_string().contains("p95"), "{bad}");
+            assert!(
+                bad.parse::<Stat>().unwrap_err().to_string().contains("p95"),
+                "{bad}"
+            );
         }
     }
 }

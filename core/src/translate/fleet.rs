@@ -7,9 +7,17 @@ use crate::query::{FleetQuery, MetricQuery, Query, Stat};
 /// The columns of a fleet table: (key, concept, statistic).
 pub const FLEET_COLUMNS: &[(&str, Concept, Stat)] = &[
     ("request_rate", Concept::RequestRate, Stat::Rate),
-    ("generation_tokens_rate", Concept::GenerationTokensRate, Stat::Rate),
+    (
+        "generation_tokens_rate",
+        Concept::GenerationTokensRate,
+        Stat::Rate,
+    ),
     ("ttft_p95", Concept::Ttft, Stat::Quantile(0.95)),
-    ("inter_token_latency_p95", Concept::InterTokenLatency, Stat::Quantile(0.95)),
+    (
+        "inter_token_latency_p95",
+        Concept::InterTokenLatency,
+        Stat::Quantile(0.95),
+    ),
     ("e2e_latency_p95", Concept::E2eLatency, Stat::Quantile(0.95)),
     ("queue_depth", Concept::QueueDepth, Stat::Current),
     ("running_requests", Concept::RunningRequests, Stat::Current),
@@ -19,7 +27,11 @@ pub const FLEET_COLUMNS: &[(&str, Concept, Stat)] = &[
 ];
 
 pub(super) fn translate(q: &FleetQuery, ctx: &Context) -> Result<Translation, TranslateError> {
-    let mut out = Translation { targets: Vec::new(), notices: Vec::new(), approximate: false };
+    let mut out = Translation {
+        targets: Vec::new(),
+        notices: Vec::new(),
+        approximate: false,
+    };
     for (key, concept, stat) in FLEET_COLUMNS {
         let column = MetricQuery {
             concept: *concept,
@@ -39,12 +51,13 @@ pub(super) fn translate(q: &FleetQuery, ctx: &Context) -> Result<Translation, Tr
                 for n in t.notices {
                     out.notice(n.severity, format!("{}: {}", concept.label(), n.text));
                 }
-                out.targets.extend(t.targets.into_iter().map(|target| Target {
-                    key: key.to_string(),
-                    instant: true,
-                    legend: concept.label().to_string(),
-                    ..target
-                }));
+                out.targets
+                    .extend(t.targets.into_iter().map(|target| Target {
+                        key: key.to_string(),
+                        instant: true,
+                        legend: concept.label().to_string(),
+                        ..target
+                    }));
             }
             Err(e) => out.notice(Severity::Info, format!("{}: {e}", concept.label())),
         }

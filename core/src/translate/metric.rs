@@ -3,16 +3,24 @@
 use super::scope::{backends_in_scope, known_present, Selectors};
 use super::{default_legend, default_stat, Context, Severity, Target, TranslateError, Translation};
 use crate::catalog::names::labels;
-use crate::catalog::{support, Concept, ConceptKind, Fidelity, GaugeAggregation, Histogram, Reason, Series, Source, Support};
+use crate::catalog::{
+    support, Concept, ConceptKind, Fidelity, GaugeAggregation, Histogram, Reason, Series, Source,
+    Support,
+};
 use crate::duration::PromDuration;
 use crate::promql::{AggOp, BinOp, Expr, Selector};
 use crate::query::{MetricQuery, Stat};
+use std::ops::{Add, Div, Mul};
 
 /// Translates a metric query into one expression (backends combined with `or`).
 pub(super) fn translate(q: &MetricQuery, ctx: &Context) -> Result<Translation, TranslateError> {
     let stat = q.stat.unwrap_or_else(|| default_stat(q.concept));
     let window = q.window.unwrap_or(ctx.rate_window);
-    let mut out = Translation { targets: Vec::new(), notices: Vec::new(), approximate: false };
+    let mut out = Translation {
+        targets: Vec::new(),
+        notices: Vec::new(),
+        approximate: false,
+    };
     let (backends, explicit) = backends_in_scope(&q.scope(), ctx);
     let mut group_by = q.group_by.clone();
     if q.concept == Concept::FinishedRequests && !group_by.iter().any(|l| l == labels::REASON) {
@@ -32,40 +40,66 @@ pub(super) fn translate(q: &MetricQuery, ctx: &Context) -> Result<Translation, T
                     });
                 }
                 if known_present(ctx, backend) {
-                    out.notice(Severity::Info, format!("Not available on {backend}: {reason}."));
+                    out.notice(
+                        Severity::Info,
+                        format!("Not available on {backend}: {reason}."),
+                    );
                 }
                 unsupported.push(format!("{backend}: {reason}"));
                 continue;
             }
-            Support::Supported { source, fidelity, requires } => (source, fidelity, requires),
+            Support::Supported {
+                source,
+                fidelity,
+                requires,
+            } => (source, fidelity, requires),
         };
         let sel = Selectors::new(backend, ctx, q.scope(), &group_by);
-        let build = Build { sel: &sel, group_by: &group_by, window, concept: q.concept };
+        let build = Build {
+            sel: &sel,
+            group_by: &group_by,
+            window,
+            concept: q.concept,
+        };
         match build.expr(&source, stat)? {
             Some(e) => {
                 if let Fidelity::Approximate(note) = fidelity {
                     out.approximate = true;
-                    out.notice(Severity::Info, format!("Approximation for {backend}: {note}"));
+                    out.notice(
+                        Severity::Info,
+                        format!("Approximation for {backend}: {note}"),
+                    );
                 }
                 exprs.push(e);
             }
             None => {
-                let why = requires.map(|r| format!(" (it needs {r})")).unwrap_or_default();
+                let why = requires
+                    .map(|r| format!(" (it needs {r})"))
+                    .unwrap_or_default();
                 out.notice(
                     Severity::Warning,
-                    format!("No {} series found on {backend} servers{why}.", q.concept.label()),
+                    format!(
+                        "No {} series found on {backend} servers{why}.",
+                        q.concept.label()
+                    ),
                 );
             }
         }
     }
     if exprs.is_empty() && out.notices.is_empty() {
-        return Err(TranslateError::UnsupportedEverywhere { concept: q.concept, reasons: unsupported.join("; ") });
+        return Err(TranslateError::UnsupportedEverywhere {
+            concept: q.concept,
+            reasons: unsupported.join("; "),
+        });
     }
     if !exprs.is_empty() {
         out.targets.push(Target {
             key: "value".into(),
             expr: Expr::or_all(exprs).to_string(),
-            legend: q.legend.clone().unwrap_or_else(|| default_legend(&q.group_by)),
+            legend: q
+                .legend
+                .clone()
+                .unwrap_or_else(|| default_legend(&q.group_by)),
             unit: unit_for(q.concept, stat),
             instant: false,
         });
@@ -107,17 +141,29 @@ impl Build<'_> {
                 sum_all(parts.iter().map(|h| self.histogram_mean(h)).collect())
             }
             (Source::SumOfHistograms(_), _) => return Err(not_applicable("pNN quantiles, avg")),
-            (Source::MeanOfCounters { numerator, denominator }, Stat::Avg) => self.ratio(numerator, denominator, false),
+            (
+                Source::MeanOfCounters {
+                    numerator,
+                    denominator,
+                },
+                Stat::Avg,
+            ) => self.ratio(numerator, denominator, false),
             (Source::MeanOfCounters { .. }, _) => {
-                return Err(not_applicable("avg (this backend exposes no distribution, only totals)"))
+                return Err(not_applicable(
+                    "avg (this backend exposes no distribution, only totals)",
+                ))
             }
             (Source::Counter(s), Stat::Rate) => self.rate_sum(s, ""),
             (Source::Counter(_), _) => return Err(not_applicable("rate")),
             (Source::ReasonCounters(list), Stat::Rate) => self.reason_rates(list),
             (Source::ReasonCounters(_), _) => return Err(not_applicable("rate")),
-            (Source::CounterRatio { numerator, denominator }, Stat::Ratio) => {
-                self.ratio(numerator, denominator, true)
-            }
+            (
+                Source::CounterRatio {
+                    numerator,
+                    denominator,
+                },
+                Stat::Ratio,
+            ) => self.ratio(numerator, denominator, true),
             (Source::CounterRatio { .. }, _) => return Err(not_applicable("ratio")),
             (Source::Gauge(s), stat) => self.gauge(s, stat).ok_or_else(|| {
                 not_applicable(if self.concept.kind() == ConceptKind::Ratio {
@@ -126,7 +172,13 @@ impl Build<'_> {
                     "current, avg, max, min, growth"
                 })
             })?,
-            (Source::GaugeRatio { numerator, denominator }, stat) => {
+            (
+                Source::GaugeRatio {
+                    numerator,
+                    denominator,
+                },
+                stat,
+            ) => {
                 let op = match stat {
                     Stat::Current => self.gauge_agg(),
                     Stat::Max => AggOp::Max,
@@ -148,7 +200,10 @@ impl Build<'_> {
         let mut by = vec![labels::LE.to_string()];
         by.extend(self.group_by.iter().cloned());
         let buckets = self.sel.each_name(&h.series, "_bucket", &self.rate())?;
-        Some(Expr::histogram_quantile(q, Expr::agg(AggOp::Sum, &by, buckets)))
+        Some(Expr::histogram_quantile(
+            q,
+            Expr::agg(AggOp::Sum, &by, buckets),
+        ))
     }
 
     /// `sum(rate(_sum)) / sum(rate(_count))`: aggregate numerator and denominator, then divide.
@@ -160,7 +215,11 @@ impl Build<'_> {
 
     /// `sum by (G) (rate(x[w]))`.
     pub fn rate_sum(&self, s: &Series, suffix: &str) -> Option<Expr> {
-        Some(Expr::agg(AggOp::Sum, self.group_by, self.sel.each_name(s, suffix, &self.rate())?))
+        Some(Expr::agg(
+            AggOp::Sum,
+            self.group_by,
+            self.sel.each_name(s, suffix, &self.rate())?,
+        ))
     }
 
     /// Events-weighted ratio of two counters. With `fill_zero`, groups whose numerator has no series (no error
@@ -209,21 +268,36 @@ impl Build<'_> {
             Stat::Avg => AggOp::Avg,
             Stat::Growth => {
                 let deriv = move |sel| Expr::range_fn("deriv", sel, self.window);
-                return Some(self.sel.each_name(s, "", &deriv).map(|e| Expr::agg(AggOp::Sum, self.group_by, e)));
+                return Some(
+                    self.sel
+                        .each_name(s, "", &deriv)
+                        .map(|e| Expr::agg(AggOp::Sum, self.group_by, e)),
+                );
             }
             _ => return None,
         };
-        Some(self.sel.each_name(s, "", &Expr::vector).map(|e| Expr::agg(op, self.group_by, e)))
+        Some(
+            self.sel
+                .each_name(s, "", &Expr::vector)
+                .map(|e| Expr::agg(op, self.group_by, e)),
+        )
     }
 
     /// A per-replica ratio of two gauges (label sets match ignoring the metric name), then aggregated.
     fn gauge_ratio(&self, num: &Series, den: &Series, op: AggOp) -> Option<Expr> {
         let den_name = self.sel.names(den, "").into_iter().next()?;
         let per_replica = move |sel: Selector| {
-            let den_sel = Selector { metric: den_name.clone(), matchers: sel.matchers.clone() };
+            let den_sel = Selector {
+                metric: den_name.clone(),
+                matchers: sel.matchers.clone(),
+            };
             Expr::vector(sel).div(Expr::vector(den_sel))
         };
-        Some(Expr::agg(op, self.group_by, self.sel.each_name(num, "", &per_replica)?))
+        Some(Expr::agg(
+            op,
+            self.group_by,
+            self.sel.each_name(num, "", &per_replica)?,
+        ))
     }
 }
 

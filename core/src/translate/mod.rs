@@ -90,7 +90,10 @@ pub struct Translation {
 
 impl Translation {
     fn notice(&mut self, severity: Severity, text: impl Into<String>) {
-        let n = Notice { severity, text: text.into() };
+        let n = Notice {
+            severity,
+            text: text.into(),
+        };
         if !self.notices.contains(&n) {
             self.notices.push(n);
         }
@@ -101,11 +104,19 @@ impl Translation {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TranslateError {
     #[error("{concept} is not available on {backend}: {reason}")]
-    Unsupported { concept: Concept, backend: Backend, reason: String },
+    Unsupported {
+        concept: Concept,
+        backend: Backend,
+        reason: String,
+    },
     #[error("{concept} is not available on any backend: {reasons}")]
     UnsupportedEverywhere { concept: Concept, reasons: String },
     #[error("statistic `{stat}` does not apply to {concept}; accepted: {accepted}")]
-    StatNotApplicable { concept: Concept, stat: String, accepted: String },
+    StatNotApplicable {
+        concept: Concept,
+        stat: String,
+        accepted: String,
+    },
     #[error(
         "threshold {threshold} s is not a histogram bucket boundary of {backend} ({generation}); nearest \
          boundaries: {below} and {above}. Pick one of them, or set \"interpolate\": true for an approximate answer{hint}"
@@ -154,5 +165,9 @@ pub fn default_stat(concept: Concept) -> Stat {
 }
 
 fn default_legend(group_by: &[String]) -> String {
-    group_by.iter().map(|l| format!("{{{{{l}}}}}")).collect::<Vec<_>>().join(" ")
+    group_by
+        .iter()
+        .map(|l| format!("{{{{{l}}}}}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -19,7 +19,12 @@ pub(super) struct Selectors<'a> {
 impl<'a> Selectors<'a> {
     pub fn new(backend: Backend, ctx: &'a Context, scope: Scope<'a>, group_by: &[String]) -> Self {
         let needs_model = group_by.iter().any(|l| l == labels::MODEL);
-        Selectors { backend, ctx, scope, needs_model }
+        Selectors {
+            backend,
+            ctx,
+            scope,
+            needs_model,
+        }
     }
 
     /// The names of `series` worth querying: all of them when the engine's metric names are unknown, else the
@@ -33,9 +38,16 @@ impl<'a> Selectors<'a> {
     }
 
     fn base_matchers(&self, series: &Series) -> Vec<Matcher> {
-        let mut ms: Vec<Matcher> = series.matchers.iter().map(|(l, v)| Matcher::eq(*l, *v)).collect();
+        let mut ms: Vec<Matcher> = series
+            .matchers
+            .iter()
+            .map(|(l, v)| Matcher::eq(*l, *v))
+            .collect();
         if !self.scope.models.is_empty() {
-            ms.push(Matcher::any_of(self.model_filter_label(), self.scope.models));
+            ms.push(Matcher::any_of(
+                self.model_filter_label(),
+                self.scope.models,
+            ));
         }
         if !self.scope.namespaces.is_empty() {
             ms.push(Matcher::any_of(labels::NAMESPACE, self.scope.namespaces));
@@ -62,9 +74,17 @@ impl<'a> Selectors<'a> {
     /// `inner` applied to every present name of `series` (suffixed), each projected onto the uniform `model`
     /// label, combined with `or` so a server exposing both an old and a new name is counted once (`or` matches
     /// label sets ignoring the metric name). `None` when no name is present.
-    pub fn each_name(&self, series: &Series, suffix: &str, inner: &dyn Fn(Selector) -> Expr) -> Option<Expr> {
-        let exprs: Vec<Expr> =
-            self.names(series, suffix).into_iter().map(|n| self.projected(series, &n, inner)).collect();
+    pub fn each_name(
+        &self,
+        series: &Series,
+        suffix: &str,
+        inner: &dyn Fn(Selector) -> Expr,
+    ) -> Option<Expr> {
+        let exprs: Vec<Expr> = self
+            .names(series, suffix)
+            .into_iter()
+            .map(|n| self.projected(series, &n, inner))
+            .collect();
         (!exprs.is_empty()).then(|| Expr::or_all(exprs))
     }
 
@@ -75,7 +95,9 @@ impl<'a> Selectors<'a> {
             return inner(sel);
         }
         match self.backend.model_source() {
-            ModelSource::ExposedLabel(l) => Expr::label_replace(inner(sel), labels::MODEL, "$1", l, "(.*)"),
+            ModelSource::ExposedLabel(l) => {
+                Expr::label_replace(inner(sel), labels::MODEL, "$1", l, "(.*)")
+            }
             ModelSource::TargetLabel => {
                 let label = self.ctx.model_label.as_str();
                 let relabel = |e: Expr| {
@@ -116,5 +138,8 @@ pub(super) fn backends_in_scope(scope: &Scope<'_>, ctx: &Context) -> (Vec<Backen
 
 /// Whether detection says `backend` is present (unknown counts as not known present).
 pub(super) fn known_present(ctx: &Context, backend: Backend) -> bool {
-    ctx.backends.as_ref().map(|b: &BTreeSet<Backend>| b.contains(&backend)).unwrap_or(false)
+    ctx.backends
+        .as_ref()
+        .map(|b: &BTreeSet<Backend>| b.contains(&backend))
+        .unwrap_or(false)
 }

@@ -14,6 +14,7 @@ use crate::duration::PromDuration;
 use crate::promql::escape::regex_any_of;
 use crate::promql::{AggOp, BinOp, Expr, MatchOp, Matcher, Selector};
 use crate::query::{SloQuery, SloView};
+use std::ops::{Add, Div, Mul, Sub};
 
 /// The `le` label values a boundary may have: as exposed, and as Prometheus 3 normalises classic-histogram
 /// `le` values to float form (`5` → `5.0`), so one matcher works on both.
@@ -21,7 +22,11 @@ pub fn le_spellings(exposed: &str) -> Vec<String> {
     let mut forms = vec![exposed.to_string()];
     if let Ok(v) = exposed.parse::<f64>() {
         let shortest = format!("{v}");
-        let float_form = if v.fract() == 0.0 && v.abs() < 1e15 { format!("{v:.1}") } else { shortest.clone() };
+        let float_form = if v.fract() == 0.0 && v.abs() < 1e15 {
+            format!("{v:.1}")
+        } else {
+            shortest.clone()
+        };
         for f in [shortest, float_form] {
             if !forms.contains(&f) {
                 forms.push(f);
@@ -37,7 +42,11 @@ pub fn le_matcher(exposed: &str) -> Matcher {
     if forms.len() == 1 {
         Matcher::eq(crate::catalog::names::labels::LE, exposed)
     } else {
-        Matcher::new(crate::catalog::names::labels::LE, MatchOp::Re, regex_any_of(&forms))
+        Matcher::new(
+            crate::catalog::names::labels::LE,
+            MatchOp::Re,
+            regex_any_of(&forms),
+        )
     }
 }
 
@@ -47,7 +56,11 @@ pub enum ThresholdBucket {
     /// The threshold is a boundary: its exposed `le` string.
     Exact(&'static str),
     /// Between two boundaries: interpolate linearly (`fraction` of the way from `below` to `above`).
-    Interpolated { below: &'static str, above: &'static str, fraction: f64 },
+    Interpolated {
+        below: &'static str,
+        above: &'static str,
+        fraction: f64,
+    },
 }
 
 /// Finds the threshold in `set`, or explains which boundaries are nearest.
@@ -61,19 +74,33 @@ pub fn threshold_bucket(
         return Ok(ThresholdBucket::Exact(le));
     }
     let (below, above) = set.neighbours(threshold);
-    let find = |v: Option<f64>| v.and_then(|v| set.le.iter().copied().find(|s| same_bound(s.parse().unwrap(), v)));
+    let find = |v: Option<f64>| {
+        v.and_then(|v| {
+            set.le
+                .iter()
+                .copied()
+                .find(|s| same_bound(s.parse().unwrap(), v))
+        })
+    };
     match (interpolate, find(below), find(above), below, above) {
-        (true, Some(lo), Some(hi), Some(b), Some(a)) => {
-            Ok(ThresholdBucket::Interpolated { below: lo, above: hi, fraction: (threshold - b) / (a - b) })
-        }
+        (true, Some(lo), Some(hi), Some(b), Some(a)) => Ok(ThresholdBucket::Interpolated {
+            below: lo,
+            above: hi,
+            fraction: (threshold - b) / (a - b),
+        }),
         _ => Err(TranslateError::ThresholdNotBoundary {
             threshold,
             backend,
             generation: set.generation.to_string(),
-            below: below.map(|v| format!("{v}")).unwrap_or_else(|| "(none)".into()),
-            above: above.map(|v| format!("{v}")).unwrap_or_else(|| "(none)".into()),
+            below: below
+                .map(|v| format!("{v}"))
+                .unwrap_or_else(|| "(none)".into()),
+            above: above
+                .map(|v| format!("{v}"))
+                .unwrap_or_else(|| "(none)".into()),
             hint: if backend == Backend::Tgi {
-                "; TGI's buckets are 0.0001 × 1.5^k seconds, so no round number is a boundary".into()
+                "; TGI's buckets are 0.0001 × 1.5^k seconds, so no round number is a boundary"
+                    .into()
             } else {
                 String::new()
             },
@@ -82,7 +109,11 @@ pub fn threshold_bucket(
 }
 
 pub(super) fn translate(q: &SloQuery, ctx: &Context) -> Result<Translation, TranslateError> {
-    let mut out = Translation { targets: Vec::new(), notices: Vec::new(), approximate: false };
+    let mut out = Translation {
+        targets: Vec::new(),
+        notices: Vec::new(),
+        approximate: false,
+    };
     let (backends, explicit) = backends_in_scope(&q.scope(), ctx);
     let window = match q.view {
         SloView::BurnRate => q.burn_window.unwrap_or(PromDuration::from_secs(3600)),
@@ -93,27 +124,48 @@ pub(super) fn translate(q: &SloQuery, ctx: &Context) -> Result<Translation, Tran
     for backend in backends {
         let cell = support(q.sli, backend);
         let (source, fidelity) = match cell {
-            Support::Supported { source, fidelity, .. } => (source, fidelity),
+            Support::Supported {
+                source, fidelity, ..
+            } => (source, fidelity),
             Support::Unsupported(reason) => {
                 if explicit {
-                    return Err(TranslateError::Unsupported { concept: q.sli, backend, reason: reason.into() });
+                    return Err(TranslateError::Unsupported {
+                        concept: q.sli,
+                        backend,
+                        reason: reason.into(),
+                    });
                 }
                 if known_present(ctx, backend) {
-                    out.notice(Severity::Info, format!("No {} SLO on {backend}: {reason}.", q.sli.label()));
+                    out.notice(
+                        Severity::Info,
+                        format!("No {} SLO on {backend}: {reason}.", q.sli.label()),
+                    );
                 }
                 reasons.push(format!("{backend}: {reason}"));
                 continue;
             }
         };
         let sel = Selectors::new(backend, ctx, q.scope(), &q.group_by);
-        let sli = Sli { sel: &sel, group_by: &q.group_by, window };
+        let sli = Sli {
+            sel: &sel,
+            group_by: &q.group_by,
+            window,
+        };
         let good_ratio = match (q.sli, source) {
-            (Concept::ErrorRatio, Source::CounterRatio { numerator, denominator }) => {
+            (
+                Concept::ErrorRatio,
+                Source::CounterRatio {
+                    numerator,
+                    denominator,
+                },
+            ) => {
                 let bad = sli.increase_sum(&numerator, "");
                 let total = sli.increase_sum(&denominator, "");
                 match (bad, total) {
                     (bad, Some(total)) => {
-                        let bad = bad.map(|b| Expr::binary(BinOp::Or, b, Expr::Number(0.0).mul(total.clone())));
+                        let bad = bad.map(|b| {
+                            Expr::binary(BinOp::Or, b, Expr::Number(0.0).mul(total.clone()))
+                        });
                         let bad = bad.unwrap_or_else(|| Expr::Number(0.0).mul(total.clone()));
                         Some(Expr::Number(1.0).sub(bad.div(positive(total))))
                     }
@@ -121,7 +173,9 @@ pub(super) fn translate(q: &SloQuery, ctx: &Context) -> Result<Translation, Tran
                 }
             }
             (_, Source::Histogram(h)) => {
-                let threshold = q.threshold.expect("validated: latency SLIs have a threshold");
+                let threshold = q
+                    .threshold
+                    .expect("validated: latency SLIs have a threshold");
                 let mut bucket = None;
                 for set in h.buckets {
                     let b = threshold_bucket(threshold, set, backend, q.interpolate)?;
@@ -144,42 +198,66 @@ pub(super) fn translate(q: &SloQuery, ctx: &Context) -> Result<Translation, Tran
                 let reason = "an SLO needs a single histogram (or error counters), and this backend only approximates \
                               the SLI from several series";
                 if explicit {
-                    return Err(TranslateError::Unsupported { concept: q.sli, backend, reason: reason.into() });
+                    return Err(TranslateError::Unsupported {
+                        concept: q.sli,
+                        backend,
+                        reason: reason.into(),
+                    });
                 }
-                out.notice(Severity::Info, format!("No {} SLO on {backend}: {reason}.", q.sli.label()));
+                out.notice(
+                    Severity::Info,
+                    format!("No {} SLO on {backend}: {reason}.", q.sli.label()),
+                );
                 reasons.push(format!("{backend}: {reason}"));
                 continue;
             }
         };
         if let Fidelity::Approximate(note) = fidelity {
             out.approximate = true;
-            out.notice(Severity::Info, format!("Approximation for {backend}: {note}"));
+            out.notice(
+                Severity::Info,
+                format!("Approximation for {backend}: {note}"),
+            );
         }
         match good_ratio {
             Some(e) => attainments.push(e),
-            None => out.notice(Severity::Warning, format!("No {} series found on {backend} servers.", q.sli.label())),
+            None => out.notice(
+                Severity::Warning,
+                format!("No {} series found on {backend} servers.", q.sli.label()),
+            ),
         }
     }
     if attainments.is_empty() {
         if out.notices.is_empty() {
-            return Err(TranslateError::UnsupportedEverywhere { concept: q.sli, reasons: reasons.join("; ") });
+            return Err(TranslateError::UnsupportedEverywhere {
+                concept: q.sli,
+                reasons: reasons.join("; "),
+            });
         }
         return Ok(out);
     }
     let attainment = Expr::or_all(attainments);
-    let budget = 1.0 - q.objective;
+    // Rounded so that 1 - 0.999 prints as 0.001, not 0.0010000000000000009.
+    let budget = ((1.0 - q.objective) * 1e12).round() / 1e12;
     let (expr, unit) = match q.view {
         SloView::Attainment => (attainment, "percentunit"),
         // 1 - (1 - attainment) / (1 - objective)
-        SloView::BudgetRemaining => {
-            (Expr::Number(1.0).sub(Expr::Number(1.0).sub(attainment).div(Expr::Number(budget))), "percentunit")
-        }
-        SloView::BurnRate => (Expr::Number(1.0).sub(attainment).div(Expr::Number(budget)), "x"),
+        SloView::BudgetRemaining => (
+            Expr::Number(1.0).sub(Expr::Number(1.0).sub(attainment).div(Expr::Number(budget))),
+            "percentunit",
+        ),
+        SloView::BurnRate => (
+            Expr::Number(1.0).sub(attainment).div(Expr::Number(budget)),
+            "x",
+        ),
     };
     out.targets.push(Target {
         key: "value".into(),
         expr: expr.to_string(),
-        legend: q.legend.clone().unwrap_or_else(|| default_legend(&q.group_by)),
+        legend: q
+            .legend
+            .clone()
+            .unwrap_or_else(|| default_legend(&q.group_by)),
         unit: unit.into(),
         instant: false,
     });
@@ -198,7 +276,12 @@ struct Sli<'a> {
 }
 
 impl Sli<'_> {
-    fn increase_sum_with(&self, series: &crate::catalog::Series, suffix: &str, extra: Option<Matcher>) -> Option<Expr> {
+    fn increase_sum_with(
+        &self,
+        series: &crate::catalog::Series,
+        suffix: &str,
+        extra: Option<Matcher>,
+    ) -> Option<Expr> {
         let window = self.window;
         let inner = move |s: Selector| {
             let s = match &extra {
@@ -207,7 +290,11 @@ impl Sli<'_> {
             };
             Expr::range_fn("increase", s, window)
         };
-        Some(Expr::agg(AggOp::Sum, self.group_by, self.sel.each_name(series, suffix, &inner)?))
+        Some(Expr::agg(
+            AggOp::Sum,
+            self.group_by,
+            self.sel.each_name(series, suffix, &inner)?,
+        ))
     }
 
     fn increase_sum(&self, series: &crate::catalog::Series, suffix: &str) -> Option<Expr> {
@@ -217,10 +304,15 @@ impl Sli<'_> {
     /// Good requests (at or below the threshold bucket) over all requests.
     fn latency_good_ratio(&self, h: &Histogram, bucket: &ThresholdBucket) -> Option<Expr> {
         let total = self.increase_sum(&h.series, "_count")?;
-        let bucket_at = |le: &str| self.increase_sum_with(&h.series, "_bucket", Some(le_matcher(le)));
+        let bucket_at =
+            |le: &str| self.increase_sum_with(&h.series, "_bucket", Some(le_matcher(le)));
         let good = match bucket {
             ThresholdBucket::Exact(le) => bucket_at(le)?,
-            ThresholdBucket::Interpolated { below, above, fraction } => {
+            ThresholdBucket::Interpolated {
+                below,
+                above,
+                fraction,
+            } => {
                 let lo = bucket_at(below)?;
                 let hi = bucket_at(above)?;
                 lo.clone().add(hi.sub(lo).mul(Expr::Number(*fraction)))
@@ -244,11 +336,18 @@ mod tests {
 
     #[test]
     fn threshold_off_the_boundaries_names_the_nearest() {
-        let e = threshold_bucket(5.0, &TGI_DURATION, Backend::Tgi, false).unwrap_err().to_string();
+        let e = threshold_bucket(5.0, &TGI_DURATION, Backend::Tgi, false)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("3.787675244106352 and 5.681512866159528"), "{e}");
         assert!(e.contains("0.0001 × 1.5^k"), "{e}");
-        assert_eq!(threshold_bucket(5.0, &VLLM_REQUEST_LATENCY, Backend::Vllm, false).unwrap(), ThresholdBucket::Exact("5.0"));
-        let e = threshold_bucket(3.0, &VLLM_REQUEST_LATENCY, Backend::Vllm, false).unwrap_err().to_string();
+        assert_eq!(
+            threshold_bucket(5.0, &VLLM_REQUEST_LATENCY, Backend::Vllm, false).unwrap(),
+            ThresholdBucket::Exact("5.0")
+        );
+        let e = threshold_bucket(3.0, &VLLM_REQUEST_LATENCY, Backend::Vllm, false)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("2.5 and 5"), "{e}");
     }
 }

@@ -1,0 +1,160 @@
+//! Golden PromQL for every concept × backend × statistic, one file per case (easy to review), plus the
+//! unsupported cells' error messages.
+
+mod support;
+
+use infermon_core::catalog::{support as cell, Backend, Concept, Support};
+use infermon_core::query::{BackendChoice, MetricQuery, Query};
+use infermon_core::translate::{translate, Context};
+use support::{all_cases, assert_golden};
+
+fn render(t: &infermon_core::Translation) -> String {
+    let mut out = String::new();
+    for n in &t.notices {
+        out.push_str(&format!("# {:?}: {}\n", n.severity, n.text));
+    }
+    for target in &t.targets {
+        out.push_str(&format!(
+            "# unit: {}, legend: {}\n{}\n",
+            target.unit, target.legend, target.expr
+        ));
+    }
+    out
+}
+
+#[test]
+fn every_supported_cell_translates_to_its_golden_promql() {
+    let ctx = Context::default();
+    let cases = all_cases();
+    assert!(cases.len() > 50, "the matrix shrank: {} cases", cases.len());
+    for case in cases {
+        let t = translate(&Query::Metric(case.query.clone()), &ctx)
+            .unwrap_or_else(|e| panic!("{}: {e}", case.name()));
+        assert_eq!(t.targets.len(), 1, "{}", case.name());
+        assert_golden(&format!("translate/{}.promql", case.name()), &render(&t));
+    }
+}
+
+#[test]
+fn unsupported_cells_fail_with_the_reason_when_the_backend_is_explicit() {
+    let mut out = String::new();
+    for &concept in Concept::ALL {
+        for backend in Backend::ALL {
+            if let Support::Unsupported(reason) = cell(concept, backend) {
+                let q = MetricQuery {
+                    concept,
+                    stat: None,
+                    models: vec![],
+                    namespaces: vec![],
+                    backend: BackendChoice::from_backend(backend),
+                    filters: vec![],
+                    group_by: vec!["model".into()],
+                    legend: None,
+                    window: None,
+                };
+                let e = translate(&Query::Metric(q), &Context::default())
+                    .unwrap_err()
+                    .to_string();
+                assert!(e.contains(reason), "{e}");
+                out.push_str(&format!("{} × {}: {e}\n", concept.id(), backend.id()));
+            }
+        }
+    }
+    assert_golden("translate/unsupported.txt", &out);
+}
+
+#[test]
+fn auto_backend_combines_backends_with_or_and_marks_approximations() {
+    let q = Query::from_json(
+        &serde_json::json!({"queryType": "metric", "concept": "ttft", "stat": "p95"}),
+    )
+    .unwrap();
+    let t = translate(&q, &Context::default()).unwrap();
+    assert!(t.approximate);
+    assert_golden("translate/auto__ttft__p95.promql", &render(&t));
+}
+
+#[test]
+fn detected_metric_names_drop_absent_renames_and_explain_missing_concepts() {
+    let present = ["vllm:kv_cache_usage_perc", "vllm:num_requests_running"]
+        .map(String::from)
+        .into();
+    let ctx = Context {
+        backends: Some([Backend::Vllm].into()),
+        present_metrics: Some(present),
+        ..Context::default()
+    };
+    let kv =
+        Query::from_json(&serde_json::json!({"queryType": "metric", "concept": "kv_cache_usage"}))
+            .unwrap();
+    let t = translate(&kv, &ctx).unwrap();
+    assert!(
+        !t.targets[0].expr.contains("gpu_cache_usage_perc"),
+        "{}",
+        t.targets[0].expr
+    );
+    let spec = Query::from_json(
+        &serde_json::json!({"queryType": "metric", "concept": "spec_decode_acceptance_rate"}),
+    )
+    .unwrap();
+    let t = translate(&spec, &ctx).unwrap();
+    assert!(t.targets.is_empty());
+    assert!(
+        t.notices[0].text.contains("speculative decoding"),
+        "{:?}",
+        t.notices
+    );
+}
+
+#[test]
+fn slo_queries_translate_to_golden_promql() {
+    let cases = [
+        (
+            "slo__ttft_0.5__budget_remaining__vllm",
+            serde_json::json!({"queryType": "slo", "sli": "ttft", "threshold": 0.5,
+            "objective": 0.99, "view": "budgetRemaining", "backend": "vllm"}),
+        ),
+        (
+            "slo__e2e_5__attainment__auto",
+            serde_json::json!({"queryType": "slo", "sli": "e2e_latency", "threshold": 5.0,
+            "objective": 0.95, "view": "attainment", "window": "30d", "interpolate": true}),
+        ),
+        (
+            "slo__errors__burn_rate_1h__auto",
+            serde_json::json!({"queryType": "slo", "sli": "error_ratio",
+            "objective": 0.999, "view": "burnRate", "burnWindow": "1h", "models": ["llama-3"]}),
+        ),
+    ];
+    for (name, json) in cases {
+        let t = translate(&Query::from_json(&json).unwrap(), &Context::default()).unwrap();
+        assert_golden(&format!("translate/{name}.promql"), &render(&t));
+    }
+}
+
+#[test]
+fn slo_threshold_off_tgi_boundaries_is_refused_with_the_nearest_boundaries() {
+    let q = Query::from_json(
+        &serde_json::json!({"queryType": "slo", "sli": "e2e_latency", "threshold": 5.0,
+        "objective": 0.95, "view": "attainment"}),
+    )
+    .unwrap();
+    let e = translate(&q, &Context::default()).unwrap_err().to_string();
+    assert!(
+        e.contains("TGI") && e.contains("3.787675244106352 and 5.681512866159528"),
+        "{e}"
+    );
+}
+
+#[test]
+fn fleet_query_has_one_instant_target_per_column() {
+    let q =
+        Query::from_json(&serde_json::json!({"queryType": "fleet", "backend": "vllm"})).unwrap();
+    let t = translate(&q, &Context::default()).unwrap();
+    assert!(t.targets.iter().all(|t| t.instant));
+    let keys: Vec<&str> = t.targets.iter().map(|t| t.key.as_str()).collect();
+    assert_eq!(
+        keys.len(),
+        infermon_core::translate::FLEET_COLUMNS.len(),
+        "{keys:?}"
+    );
+}
