@@ -138,10 +138,25 @@ fn slo_threshold_off_tgi_boundaries_is_refused_with_the_nearest_boundaries() {
         "objective": 0.95, "view": "attainment"}),
     )
     .unwrap();
-    let e = translate(&q, &Context::default()).unwrap_err().to_string();
+    // Refused when TGI is known to be there…
+    let ctx = Context {
+        backends: Some([Backend::Vllm, Backend::Tgi].into()),
+        ..Context::default()
+    };
+    let e = translate(&q, &ctx).unwrap_err().to_string();
     assert!(
         e.contains("TGI") && e.contains("3.787675244106352 and 5.681512866159528"),
         "{e}"
+    );
+    // …and skipped with the same explanation when it only might be.
+    let t = translate(&q, &Context::default()).unwrap();
+    assert_eq!(t.targets.len(), 1);
+    assert!(
+        t.notices
+            .iter()
+            .any(|n| n.text.contains("3.787675244106352 and 5.681512866159528")),
+        "{:?}",
+        t.notices
     );
 }
 

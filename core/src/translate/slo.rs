@@ -176,12 +176,20 @@ pub(super) fn translate(q: &SloQuery, ctx: &Context) -> Result<Translation, Tran
                 let threshold = q
                     .threshold
                     .expect("validated: latency SLIs have a threshold");
-                let mut bucket = None;
-                for set in h.buckets {
-                    let b = threshold_bucket(threshold, set, backend, q.interpolate)?;
-                    bucket.get_or_insert(b);
-                }
-                let bucket = bucket.expect("every histogram has a bucket layout");
+                let buckets: Result<Vec<_>, _> = h
+                    .buckets
+                    .iter()
+                    .map(|set| threshold_bucket(threshold, set, backend, q.interpolate))
+                    .collect();
+                let bucket = match buckets {
+                    Ok(mut b) => b.remove(0),
+                    // A backend that is only possibly present (detection unknown) is skipped, with the reason.
+                    Err(e) if !explicit && !known_present(ctx, backend) => {
+                        out.notice(Severity::Info, format!("Not computed for {backend}: {e}."));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
                 if let ThresholdBucket::Interpolated { .. } = bucket {
                     out.approximate = true;
                     out.notice(

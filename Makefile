@@ -1,0 +1,47 @@
+# infermon — the two commands of the README: `make demo` and `make test`.
+# `make test` installs what it needs (Debian packages, npm dependencies) and runs fmt, clippy and every test.
+
+SHELL := /bin/bash
+DEBIAN_PACKAGES := prometheus prometheus-alertmanager victoria-metrics
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: test deps debian-deps fmt clippy cargo-test frontend-deps frontend-test demo plugin golden
+
+test: deps fmt clippy cargo-test frontend-test
+
+deps: debian-deps frontend-deps
+
+# Real Prometheus 2.42, promtool, Alertmanager 0.25 and VictoriaMetrics for the tests.
+debian-deps:
+	@missing=""; \
+	for bin in prometheus promtool prometheus-alertmanager victoria-metrics; do \
+	  command -v $$bin >/dev/null || missing=1; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages: $(DEBIAN_PACKAGES)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_PACKAGES) >/dev/null; \
+	fi
+	@# Debian starts the services on install; the tests start their own on free ports.
+	@-systemctl stop prometheus prometheus-alertmanager victoria-metrics 2>/dev/null || true
+
+fmt:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+cargo-test:
+	$(CARGO) test --workspace --locked
+
+frontend-deps:
+	@if [ -f frontend/package-lock.json ]; then cd frontend && npm ci --no-audit --no-fund --loglevel=error; fi
+
+frontend-test:
+	@if [ -f frontend/package-lock.json ]; then \
+	  cd frontend && npm run typecheck && npm run lint && npm test -- --ci && npm run build; \
+	fi
+
+# Rewrite golden files after an intended change (review the diff!).
+golden:
+	UPDATE_GOLDEN=1 $(CARGO) test --workspace
