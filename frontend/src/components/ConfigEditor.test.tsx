@@ -65,7 +65,7 @@ describe('ConfigEditor', () => {
   });
 
   it('writes url and every jsonData key of the settings contract', async () => {
-    const user = userEvent.setup();
+    const user = userEvent.setup({ delay: null });
     const { last } = renderStateful(baseSettings());
 
     await user.type(screen.getByLabelText(/Prometheus URL/), 'http://prom:9090');
@@ -104,7 +104,7 @@ describe('ConfigEditor', () => {
   });
 
   it('rejects a bad timeout and a bad scrape interval with a specific message and keeps the last valid value', async () => {
-    const user = userEvent.setup();
+    const user = userEvent.setup({ delay: null });
     const { last } = renderStateful(baseSettings({ jsonData: { scrapeInterval: '15s', timeoutSeconds: 60 } }));
 
     const scrape = screen.getByLabelText(/Scrape interval/);
@@ -124,7 +124,7 @@ describe('ConfigEditor', () => {
   });
 
   it('basic auth uses the standard basicAuth/basicAuthUser fields and secureJsonData.basicAuthPassword', async () => {
-    const user = userEvent.setup();
+    const user = userEvent.setup({ delay: null });
     const { last } = renderStateful(baseSettings());
     await user.click(screen.getByRole('radio', { name: 'Basic' }));
     expect(last().basicAuth).toBe(true);
@@ -135,7 +135,7 @@ describe('ConfigEditor', () => {
   });
 
   it('bearer token goes to secureJsonData.bearerToken and switching method resets the other secrets', async () => {
-    const user = userEvent.setup();
+    const user = userEvent.setup({ delay: null });
     const { last } = renderStateful(
       baseSettings({ basicAuth: true, basicAuthUser: 'alice', secureJsonFields: { basicAuthPassword: true } })
     );
@@ -150,7 +150,7 @@ describe('ConfigEditor', () => {
   });
 
   it('a configured secret shows as configured and Reset follows the standard pattern', async () => {
-    const user = userEvent.setup();
+    const user = userEvent.setup({ delay: null });
     const { last } = renderStateful(baseSettings({ secureJsonFields: { bearerToken: true } }));
     expect(screen.getByRole('radio', { name: 'Bearer token' })).toBeChecked();
     const token = screen.getByLabelText(/^Token/);
@@ -163,7 +163,7 @@ describe('ConfigEditor', () => {
   });
 
   it('custom headers use httpHeaderNameN / secure httpHeaderValueN, and removal resets the secret', async () => {
-    const user = userEvent.setup();
+    const user = userEvent.setup({ delay: null });
     const { last } = renderStateful(
       baseSettings({ jsonData: { httpHeaderName1: 'X-Scope-OrgID' }, secureJsonFields: { httpHeaderValue1: true } })
     );

@@ -164,12 +164,12 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
         <InlineFieldRow>
           <InlineField
             label={queryType === 'slo' ? 'SLI' : 'Concept'}
+            htmlFor="infermon-concept"
             labelWidth={LABEL_WIDTH}
             tooltip={concept ? `${concept.description} Unit: ${concept.unit}.` : 'What to measure'}
           >
             <Combobox<string>
               id="infermon-concept"
-              aria-label={queryType === 'slo' ? 'SLI' : 'Concept'}
               width={36}
               options={conceptOptions(concepts, queryType === 'slo')}
               value={conceptId ?? null}
@@ -219,10 +219,10 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
       {queryType === 'promql' && (
         <>
           <InlineFieldRow>
-            <InlineField label="PromQL" labelWidth={LABEL_WIDTH} grow>
+            <InlineField label="Expression" labelWidth={LABEL_WIDTH} grow>
               <TextArea
                 id="infermon-expr"
-                aria-label="PromQL"
+                aria-label="PromQL expression"
                 rows={3}
                 placeholder="sum by (model_name) (rate(vllm:generation_tokens_total[5m]))"
                 value={query.expr ?? ''}
@@ -299,6 +299,7 @@ function MetricFields({ query, concept, set, blurRun }: FieldProps & { concept?:
     <InlineFieldRow>
       <InlineField
         label="Statistic"
+        htmlFor="infermon-stat"
         labelWidth={LABEL_WIDTH}
         tooltip="Quantiles (p50…p99, or type any pNN.N), avg, rate, ratio, current, max, min, growth. Empty: the concept's default."
       >
@@ -366,6 +367,7 @@ function SloFields({
         {isLatency && (
           <InlineField
             label="Threshold"
+            htmlFor="infermon-threshold"
             labelWidth={LABEL_WIDTH}
             tooltip="Good = faster than this. Only histogram bucket boundaries measure exactly; the list shows those shared by the covered backends."
             invalid={offBoundary && !query.interpolate}
@@ -375,7 +377,6 @@ function SloFields({
           >
             <Combobox<string>
               id="infermon-threshold"
-              aria-label="Threshold"
               width={20}
               createCustomValue
               customValueDescription="Seconds (needs interpolation if not a boundary)"
@@ -405,10 +406,14 @@ function SloFields({
             />
           </InlineField>
         )}
-        <InlineField label="Objective" labelWidth={12} tooltip="Target share of good events, e.g. 99%.">
+        <InlineField
+          label="Objective"
+          htmlFor="infermon-objective"
+          labelWidth={12}
+          tooltip="Target share of good events, e.g. 99%."
+        >
           <Combobox<string>
             id="infermon-objective"
-            aria-label="Objective"
             width={14}
             createCustomValue
             customValueDescription="A fraction in (0, 1), e.g. 0.975"

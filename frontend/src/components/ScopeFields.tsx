@@ -5,7 +5,6 @@
 import React from 'react';
 import {
   Button,
-  Combobox,
   ComboboxOption,
   IconButton,
   InlineField,
@@ -77,7 +76,6 @@ export function ScopeFields({ query, models, variables, onChange }: Props) {
         >
           <MultiCombobox<string>
             id="infermon-models"
-            aria-label="Models"
             width="auto"
             minWidth={30}
             placeholder="All models"
@@ -90,10 +88,14 @@ export function ScopeFields({ query, models, variables, onChange }: Props) {
             }}
           />
         </InlineField>
-        <InlineField label="Namespaces" labelWidth={LABEL_WIDTH} tooltip="Kubernetes namespaces; empty = all.">
+        <InlineField
+          label="Namespaces"
+          htmlFor="infermon-namespaces"
+          labelWidth={LABEL_WIDTH}
+          tooltip="Kubernetes namespaces; empty = all."
+        >
           <MultiCombobox<string>
             id="infermon-namespaces"
-            aria-label="Namespaces"
             width="auto"
             minWidth={20}
             placeholder="All namespaces"
@@ -133,12 +135,12 @@ export function ScopeFields({ query, models, variables, onChange }: Props) {
                   onChange={(e) => setFilter(i, { label: e.currentTarget.value }, false)}
                   onBlur={() => onChange(query, true)}
                 />
-                <Combobox<FilterOp>
+                <RadioButtonGroup<FilterOp>
                   aria-label={`Filter ${i + 1} operator`}
-                  width={8}
+                  size="sm"
                   options={FILTER_OPS.map((op) => ({ value: op, label: op }))}
                   value={f.op}
-                  onChange={(o) => setFilter(i, { op: o.value }, true)}
+                  onChange={(op) => setFilter(i, { op }, true)}
                 />
                 <Input
                   aria-label={`Filter ${i + 1} value`}
