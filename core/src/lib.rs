@@ -8,6 +8,7 @@
 //! - [`duration`]: Prometheus durations.
 
 pub mod catalog;
+pub mod context;
 pub mod duration;
 pub mod promql;
 pub mod query;
