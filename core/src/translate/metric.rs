@@ -29,6 +29,7 @@ pub(super) fn translate(q: &MetricQuery, ctx: &Context) -> Result<Translation, T
 
     let mut exprs = Vec::new();
     let mut unsupported = Vec::new();
+    let mut first_error = None;
     for backend in backends {
         let (source, fidelity, requires) = match support(q.concept, backend) {
             Support::Unsupported(reason) => {
@@ -61,7 +62,20 @@ pub(super) fn translate(q: &MetricQuery, ctx: &Context) -> Result<Translation, T
             window,
             concept: q.concept,
         };
-        match build.expr(&source, stat)? {
+        let built = match build.expr(&source, stat) {
+            Ok(built) => built,
+            Err(e) if explicit => return Err(e),
+            // One backend of several cannot compute this statistic (e.g. a quantile from llama.cpp's totals):
+            // say so, and answer from the others.
+            Err(e) => {
+                if known_present(ctx, backend) {
+                    out.notice(Severity::Info, format!("Not available on {backend}: {e}."));
+                }
+                first_error.get_or_insert(e);
+                continue;
+            }
+        };
+        match built {
             Some(e) => {
                 if let Fidelity::Approximate(note) = fidelity {
                     out.approximate = true;
@@ -87,6 +101,9 @@ pub(super) fn translate(q: &MetricQuery, ctx: &Context) -> Result<Translation, T
         }
     }
     if exprs.is_empty() && out.notices.is_empty() {
+        if let Some(e) = first_error {
+            return Err(e);
+        }
         return Err(TranslateError::UnsupportedEverywhere {
             concept: q.concept,
             reasons: unsupported.join("; "),
