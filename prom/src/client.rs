@@ -439,10 +439,7 @@ impl Client {
                         timeout: self.timeout,
                     };
                 }
-                if io
-                    .get_ref()
-                    .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
-                {
+                if wraps_rustls_error(io) {
                     return Error::Tls {
                         host,
                         reason: io.to_string(),
@@ -468,6 +465,21 @@ impl Client {
             Error::Transport { host, reason }
         }
     }
+}
+
+/// Whether an io::Error carries a rustls error, possibly through nested io::Errors (hyper-rustls wraps the
+/// handshake's `InvalidData` io::Error into another one).
+fn wraps_rustls_error(io: &std::io::Error) -> bool {
+    let mut inner = io.get_ref();
+    while let Some(e) = inner {
+        if e.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        inner = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref());
+    }
+    false
 }
 
 /// The causes of an error joined by `: `, without the URL reqwest adds at the top.

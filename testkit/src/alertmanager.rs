@@ -130,6 +130,7 @@ impl AlertmanagerBuilder {
                 Launch {
                     args,
                     ready_url: format!("http://127.0.0.1:{port}/-/ready"),
+                    ready_on_unauthorized: false,
                 }
             },
         )?;

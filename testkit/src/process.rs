@@ -187,6 +187,8 @@ pub(crate) struct Launch {
     pub args: Vec<String>,
     /// URL that answers 200 once the component is ready.
     pub ready_url: String,
+    /// Also count 401 as ready (the component requires auth on every endpoint).
+    pub ready_on_unauthorized: bool,
 }
 
 /// Spawns the component and waits for `ready_url` to answer 200. If the process dies because its port was taken
@@ -200,7 +202,11 @@ pub(crate) fn start(
 ) -> Result<ManagedProcess, Error> {
     const ATTEMPTS: usize = 3;
     for attempt in 1..=ATTEMPTS {
-        let Launch { args, ready_url } = launch();
+        let Launch {
+            args,
+            ready_url,
+            ready_on_unauthorized,
+        } = launch();
         let log = File::create(&log_path)
             .map_err(|e| Error::io(format!("create log {}", log_path.display()), e))?;
         let child = spawn_tied(bin, &args, &log)
@@ -225,7 +231,9 @@ pub(crate) fn start(
                 });
             }
             match crate::http::get(&ready_url) {
-                Ok(r) if r.status == 200 => return Ok(proc),
+                Ok(r) if r.status == 200 || (ready_on_unauthorized && r.status == 401) => {
+                    return Ok(proc)
+                }
                 Ok(r) => last_error = format!("HTTP {}: {}", r.status, r.text().trim()),
                 Err(e) => last_error = e.to_string(),
             }

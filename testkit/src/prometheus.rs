@@ -28,6 +28,8 @@ pub struct PrometheusBuilder {
     data_dir: Option<PathBuf>,
     retention: String,
     admin_api: bool,
+    route_prefix: String,
+    web_config: Option<String>,
     extra_flags: Vec<String>,
     ready_timeout: Duration,
 }
@@ -45,6 +47,8 @@ impl Default for PrometheusBuilder {
             data_dir: None,
             retention: "3650d".into(),
             admin_api: false,
+            route_prefix: String::new(),
+            web_config: None,
             extra_flags: Vec::new(),
             ready_timeout: Duration::from_secs(60),
         }
@@ -134,6 +138,26 @@ impl PrometheusBuilder {
         self
     }
 
+    /// Serves everything under this path (`--web.route-prefix`), like Mimir's `/prometheus`; [`Prometheus::url`]
+    /// then includes the prefix.
+    pub fn route_prefix(mut self, prefix: impl Into<String>) -> Self {
+        let p = prefix.into();
+        let p = p.trim_matches('/');
+        self.route_prefix = if p.is_empty() {
+            String::new()
+        } else {
+            format!("/{p}")
+        };
+        self
+    }
+
+    /// Writes `web.yml` and passes `--web.config.file` (TLS, `basic_auth_users` with bcrypt hashes). Readiness then
+    /// also accepts a 401 answer.
+    pub fn web_config_yaml(mut self, yaml: impl Into<String>) -> Self {
+        self.web_config = Some(yaml.into());
+        self
+    }
+
     /// Adds a raw command-line flag, e.g. `--enable-feature=promql-per-step-stats`.
     pub fn flag(mut self, flag: impl Into<String>) -> Self {
         self.extra_flags.push(flag.into());
@@ -208,6 +232,10 @@ impl PrometheusBuilder {
         for (name, contents) in &self.files {
             write_relative(dir.path(), name, contents)?;
         }
+        let web_config_path = match &self.web_config {
+            Some(yaml) => Some(write_relative(dir.path(), "web.yml", yaml)?),
+            None => None,
+        };
         let data_dir = match &self.data_dir {
             Some(d) => d.clone(),
             None => dir.path().join("data"),
@@ -231,16 +259,23 @@ impl PrometheusBuilder {
                 if self.admin_api {
                     args.push("--web.enable-admin-api".into());
                 }
+                if let Some(p) = &web_config_path {
+                    args.push(format!("--web.config.file={}", p.display()));
+                }
+                if !self.route_prefix.is_empty() {
+                    args.push(format!("--web.route-prefix={}", self.route_prefix));
+                }
                 args.extend(self.extra_flags.iter().cloned());
                 Launch {
                     args,
-                    ready_url: format!("http://127.0.0.1:{port}/-/ready"),
+                    ready_url: format!("http://127.0.0.1:{port}{}/-/ready", self.route_prefix),
+                    ready_on_unauthorized: web_config_path.is_some(),
                 }
             },
         )?;
         Ok(Prometheus {
             proc,
-            url: format!("http://127.0.0.1:{port}"),
+            url: format!("http://127.0.0.1:{port}{}", self.route_prefix),
             port,
             config_path,
             data_dir,
@@ -275,7 +310,7 @@ impl Prometheus {
         PrometheusBuilder::default()
     }
 
-    /// Base URL, `http://127.0.0.1:<port>` (no trailing slash).
+    /// Base URL, `http://127.0.0.1:<port>[route prefix]` (no trailing slash).
     pub fn url(&self) -> &str {
         &self.url
     }

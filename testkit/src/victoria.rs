@@ -110,6 +110,7 @@ impl VictoriaMetricsBuilder {
                 Launch {
                     args,
                     ready_url: format!("http://127.0.0.1:{port}/health"),
+                    ready_on_unauthorized: false,
                 }
             },
         )?;

@@ -119,7 +119,9 @@ fn now_ms() -> i64 {
 #[test]
 fn promtool_backfill_feeds_prometheus_and_reports_errors() {
     let dir = tempfile::tempdir().unwrap();
-    // 30 days of hourly samples ending one hour ago, aligned to the hour.
+    // One sample a day for 30 days, ending one hour ago. promtool 2.42 writes one block per 2 h window that has
+    // data, so daily samples keep this at 31 blocks (hourly data would be 361 blocks and take ~25-50 s); the
+    // default 15-day retention would drop half of them.
     let end = (now_ms() / 3_600_000 - 1) * 3_600_000;
     let start = end - 30 * 24 * 3_600_000;
     let mut w = Writer::new();
@@ -127,8 +129,8 @@ fn promtool_backfill_feeds_prometheus_and_reports_errors() {
         let mut f = w.family("backfill_test", MetricType::Gauge, "test");
         let mut t = start;
         while t <= end {
-            f.sample(&[("model", "m1")], ((t - start) / 3_600_000) as f64, t);
-            t += 3_600_000;
+            f.sample(&[("model", "m1")], ((t - start) / 86_400_000) as f64, t);
+            t += 86_400_000;
         }
     }
     let input = dir.path().join("data.om");
@@ -144,8 +146,8 @@ fn promtool_backfill_feeds_prometheus_and_reports_errors() {
     );
     let body = get_ok(&url);
     assert!(
-        body.contains("\"721\""),
-        "30 days of hourly samples are all kept: {body}"
+        body.contains("\"31\""),
+        "30 days of daily samples are all kept (retention): {body}"
     );
 
     std::fs::write(dir.path().join("bad.om"), "not openmetrics\n").unwrap();
