@@ -1,1 +1,250 @@
-fn main() {}
+//! Accept-path benchmark (prints figures; not a timed test). Run: `cargo bench -p infermon-webhook --bench accept`.
+//!
+//! 1. Durable accepts/s of the real service (each 200 only after its fsync'd group commit) vs a bare axum handler
+//!    that answers 200, interleaved rounds in one run, same load generator (32 keep-alive connections).
+//!    Goal (performance.md §7.2 W1, issue 8): ratio ≥ 0.45.
+//! 2. p99 accept latency at half the measured durable rate, open loop (latency counted from each request's
+//!    scheduled time, so a stall is not hidden). Goal W2: p99 ≤ 25 ms, max ≤ 1 s.
+//! 3. Context queries per notification for 1 vs 1000 alerts, through the real delivery worker and enricher with a
+//!    counting context source. Goal W3: equal.
+//!
+//! Environment: BENCH_SECS (per round, default 5), BENCH_ROUNDS (default 3), BENCH_LATENCY_SECS (default 20).
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use infermon_webhook::enrich::{ContextRequest, ContextSource, EnrichError, Fetched, Figure};
+use infermon_webhook::{Config, Service, StartOptions};
+
+const CONNECTIONS: usize = 32;
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// A real Alertmanager 0.25-shaped body (~1.3 KB, 2 alerts); `i` makes each group distinct so nothing is deduped.
+fn body(i: u64) -> String {
+    format!(
+        r#"{{"receiver":"infermon","status":"firing","alerts":[{{"status":"firing","labels":{{"alertname":"VLLMKVCacheHigh","model_name":"llama-3-8b","namespace":"ml","pod":"vllm-0","severity":"critical","group":"g{i}"}},"annotations":{{"runbook_url":"https://runbooks.example/kv-cache","summary":"KV cache usage above 90% for 5 minutes on vllm-0"}},"startsAt":"2024-05-01T10:00:00.123456789Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prometheus:9090/graph?g0.expr=vllm%3Agpu_cache_usage_perc+%3E+0.9\u0026g0.tab=1","fingerprint":"14d88ef70e20e60c"}},{{"status":"firing","labels":{{"alertname":"VLLMKVCacheHigh","model_name":"llama-3-8b","namespace":"ml","pod":"vllm-1","severity":"critical","group":"g{i}"}},"annotations":{{"runbook_url":"https://runbooks.example/kv-cache","summary":"KV cache usage above 90% for 5 minutes on vllm-1"}},"startsAt":"2024-05-01T10:00:00.123456789Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prometheus:9090/graph?g0.expr=vllm%3Agpu_cache_usage_perc+%3E+0.9\u0026g0.tab=1","fingerprint":"24d88ef70e20e60d"}}],"groupLabels":{{"alertname":"VLLMKVCacheHigh","group":"g{i}"}},"commonLabels":{{"alertname":"VLLMKVCacheHigh","model_name":"llama-3-8b","namespace":"ml","severity":"critical","group":"g{i}"}},"commonAnnotations":{{"runbook_url":"https://runbooks.example/kv-cache"}},"externalURL":"http://alertmanager-0:9093","version":"4","groupKey":"{{}}:{{alertname=\"VLLMKVCacheHigh\",group=\"g{i}\"}}","truncatedAlerts":0}}"#
+    ) + "\n"
+}
+
+static SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// Closed loop: CONNECTIONS clients post as fast as answers come back for `secs`. Returns requests/s.
+async fn saturate(url: &str, secs: u64) -> f64 {
+    let stop = Instant::now() + Duration::from_secs(secs);
+    let done = Arc::new(AtomicUsize::new(0));
+    let errors = Arc::new(AtomicUsize::new(0));
+    let mut tasks = vec![];
+    for _ in 0..CONNECTIONS {
+        let (url, done, errors) = (url.to_string(), done.clone(), errors.clone());
+        tasks.push(tokio::spawn(async move {
+            let c = reqwest::Client::builder().pool_max_idle_per_host(1).build().unwrap();
+            while Instant::now() < stop {
+                let b = body(SEQ.fetch_add(1, Ordering::Relaxed));
+                match c.post(&url).header("content-type", "application/json").body(b).send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                    _ => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }));
+    }
+    let t0 = Instant::now();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let e = errors.load(Ordering::Relaxed);
+    assert_eq!(e, 0, "{e} non-2xx answers");
+    done.load(Ordering::Relaxed) as f64 / t0.elapsed().as_secs_f64()
+}
+
+/// Open loop at `rate`/s for `secs`: latencies (ms) from each request's scheduled time to its answer.
+async fn fixed_rate(url: &str, rate: f64, secs: u64) -> Vec<f64> {
+    let total = (rate * secs as f64) as u64;
+    let interval = Duration::from_secs_f64(CONNECTIONS as f64 / rate);
+    let start = Instant::now() + Duration::from_millis(100);
+    let mut tasks = vec![];
+    for w in 0..CONNECTIONS as u64 {
+        let url = url.to_string();
+        tasks.push(tokio::spawn(async move {
+            let c = reqwest::Client::builder().pool_max_idle_per_host(1).build().unwrap();
+            let mut lat = vec![];
+            let offset = Duration::from_secs_f64(w as f64 / rate);
+            let mut k = 0u64;
+            while w + k * CONNECTIONS as u64 <= total {
+                let scheduled = start + offset + interval * k as u32;
+                tokio::time::sleep_until(scheduled.into()).await;
+                let b = body(SEQ.fetch_add(1, Ordering::Relaxed));
+                let r = c.post(&url).header("content-type", "application/json").body(b).send().await.unwrap();
+                assert!(r.status().is_success());
+                let _ = r.bytes().await;
+                lat.push(scheduled.elapsed().as_secs_f64() * 1000.0);
+                k += 1;
+            }
+            lat
+        }));
+    }
+    let mut all = vec![];
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    all
+}
+
+fn pct(v: &[f64], p: f64) -> f64 {
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn start_bare() -> (String, tokio::task::JoinHandle<()>) {
+    let app = axum::Router::new().route("/api/v1/alerts", axum::routing::post(|_b: axum::body::Bytes| async { "ok" }));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/api/v1/alerts", l.local_addr().unwrap());
+    (url, tokio::spawn(async move { axum::serve(l, app).await.unwrap() }))
+}
+
+struct Durable {
+    url: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    handle: tokio::task::JoinHandle<std::io::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+async fn start_durable(config: Config, opts: StartOptions) -> Durable {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config;
+    config.data_dir = dir.path().to_owned();
+    let svc = Service::start(config, opts);
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(svc.serve(l, async move {
+        let _ = rx.await;
+    }));
+    for _ in 0..200 {
+        if reqwest::get(format!("{url}/readyz")).await.map(|r| r.status().is_success()).unwrap_or(false) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Durable { url, stop, handle, _dir: dir }
+}
+
+impl Durable {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.handle.await;
+    }
+}
+
+/// Counts fetches and reports one query per figure per fetch (the batched design: one query per figure covering
+/// all models of the notification).
+struct CountingSource {
+    fetches: AtomicUsize,
+    queries: AtomicUsize,
+    models_seen: AtomicUsize,
+}
+
+impl ContextSource for CountingSource {
+    fn fetch<'a>(&'a self, req: &'a ContextRequest) -> BoxFuture<'a, Result<Fetched, EnrichError>> {
+        self.fetches.fetch_add(1, Ordering::SeqCst);
+        self.models_seen.fetch_add(req.models.len(), Ordering::SeqCst);
+        let q = Figure::ALL.len();
+        self.queries.fetch_add(q, Ordering::SeqCst);
+        Box::pin(async move { Ok(Fetched { queries: q as u32, ..Default::default() }) })
+    }
+}
+
+async fn queries_per_notification(alerts: usize) -> (usize, usize) {
+    let src = Arc::new(CountingSource { fetches: Default::default(), queries: Default::default(), models_seen: Default::default() });
+    let cfg = Config::from_yaml_str("receivers:\n  - name: null\n    webhook: {url: \"http://127.0.0.1:9/\"}\n", "bench").unwrap();
+    let svc = start_durable(cfg, StartOptions { context_source: Some(src.clone()), ..Default::default() }).await;
+    let alerts_json: Vec<String> = (0..alerts)
+        .map(|i| format!(r#"{{"status":"firing","labels":{{"alertname":"KV","model_name":"model-{}","pod":"p{i}"}},"fingerprint":"{i:016x}"}}"#, i % 10))
+        .collect();
+    let body = format!(r#"{{"version":"4","groupKey":"{{}}:{{alertname=\"KV{alerts}\"}}","status":"firing","alerts":[{}]}}"#, alerts_json.join(","));
+    let r = reqwest::Client::new().post(format!("{}/api/v1/alerts", svc.url)).body(body).send().await.unwrap();
+    assert!(r.status().is_success());
+    let t0 = Instant::now();
+    while src.fetches.load(Ordering::SeqCst) == 0 && t0.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    svc.stop().await;
+    (src.queries.load(Ordering::SeqCst), src.models_seen.load(Ordering::SeqCst))
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` would pass nothing else. Run either way.
+    let secs = env_u64("BENCH_SECS", 5);
+    let rounds = env_u64("BENCH_ROUNDS", 3);
+    let lat_secs = env_u64("BENCH_LATENCY_SECS", 20);
+    println!("infermon-webhook accept benchmark: {CONNECTIONS} connections, {secs} s per round, {rounds} interleaved rounds; loadavg {}", loadavg());
+    println!("body: {} bytes (Alertmanager 0.25 shape, 2 alerts)", body(0).len());
+
+    let cfg = Config::embedded_default();
+    let (bare_url, bare) = start_bare().await;
+    let mut ratios = vec![];
+    let mut durable_rates = vec![];
+    for round in 1..=rounds {
+        let b = saturate(&bare_url, secs).await;
+        let d_svc = start_durable(cfg.clone(), StartOptions { disable_delivery: true, ..Default::default() }).await;
+        let d = saturate(&format!("{}/api/v1/alerts", d_svc.url), secs).await;
+        let (batches, ops) = batch_stats(&d_svc.url).await;
+        d_svc.stop().await;
+        ratios.push(d / b);
+        durable_rates.push(d);
+        println!(
+            "round {round}: bare {b:>8.0} req/s | durable (WAL, synchronous=FULL, group commit) {d:>8.0} req/s | ratio {:.2} | {:.1} accepts per commit",
+            d / b,
+            ops / batches.max(1.0)
+        );
+    }
+    bare.abort();
+    ratios.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let median = ratios[ratios.len() / 2];
+    println!("W1 durable/bare ratio: median {median:.2} (goal >= 0.45) [{}]", if median >= 0.45 { "met" } else { "NOT met" });
+
+    durable_rates.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let half = durable_rates[durable_rates.len() / 2] / 2.0;
+    let d_svc = start_durable(cfg.clone(), StartOptions { disable_delivery: true, ..Default::default() }).await;
+    let lat = fixed_rate(&format!("{}/api/v1/alerts", d_svc.url), half, lat_secs).await;
+    d_svc.stop().await;
+    let p99 = pct(&lat, 0.99);
+    let max = *lat.last().unwrap();
+    println!(
+        "W2 latency at half max rate ({half:.0} req/s, {lat_secs} s, {} requests): p50 {:.2} ms, p99 {p99:.2} ms, max {max:.1} ms (goal p99 <= 25 ms, max <= 1000 ms) [{}]",
+        lat.len(),
+        pct(&lat, 0.5),
+        if p99 <= 25.0 && max <= 1000.0 { "met" } else { "NOT met" }
+    );
+
+    let (q1, m1) = queries_per_notification(1).await;
+    let (q1000, m1000) = queries_per_notification(1000).await;
+    println!(
+        "W3 context queries per notification: 1 alert -> {q1} ({m1} model), 1000 alerts -> {q1000} ({m1000} models) [{}]",
+        if q1 == q1000 { "equal: met" } else { "NOT equal" }
+    );
+}
+
+/// Reads the commit batch-size histogram from /metrics: (transactions, operations).
+async fn batch_stats(url: &str) -> (f64, f64) {
+    let text = reqwest::get(format!("{url}/metrics")).await.unwrap().text().await.unwrap();
+    let get = |name: &str| {
+        text.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_whitespace().last()).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+    };
+    (get("infermon_webhook_outbox_commit_batch_size_count"), get("infermon_webhook_outbox_commit_batch_size_sum"))
+}

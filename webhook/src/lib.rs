@@ -97,7 +97,7 @@ impl AppState {
 /// A started service: outbox writer and checkpointer running, ready to serve a listener.
 pub struct Service {
     state: AppState,
-    worker: Arc<Worker>,
+    worker: Option<Arc<Worker>>,
     writer_thread: std::thread::JoinHandle<()>,
     checkpoint_stop: Arc<AtomicBool>,
     checkpoint_thread: std::thread::JoinHandle<()>,
@@ -110,6 +110,8 @@ pub struct StartOptions {
     pub context_source: Option<Arc<dyn ContextSource>>,
     /// Caps the database size (tests use it to make the store "full").
     pub max_db_bytes: Option<u64>,
+    /// Accept only, deliver nothing (the accept-path benchmark). Accepted work stays in the outbox.
+    pub disable_delivery: bool,
 }
 
 impl Service {
@@ -144,6 +146,7 @@ impl Service {
                 source: opts.context_source,
             }),
         };
+        let worker = (!opts.disable_delivery).then_some(worker);
         Service { state, worker, writer_thread, checkpoint_stop, checkpoint_thread }
     }
 
@@ -155,7 +158,7 @@ impl Service {
     /// requests, let in-flight deliveries finish within [`SHUTDOWN_DRAIN`], and close the outbox.
     pub async fn serve(self, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let worker = tokio::spawn(self.worker.clone().run(stop_rx, SHUTDOWN_DRAIN));
+        let worker = self.worker.clone().map(|w| tokio::spawn(w.run(stop_rx, SHUTDOWN_DRAIN)));
         let state = self.state.clone();
         let result = axum::serve(listener, router(self.state.clone()))
             .with_graceful_shutdown(async move {
@@ -166,7 +169,9 @@ impl Service {
             })
             .await;
         let _ = stop_tx.send(true);
-        let _ = worker.await;
+        if let Some(w) = worker {
+            let _ = w.await;
+        }
         self.state.inner.writer.shutdown();
         self.checkpoint_stop.store(true, Ordering::Relaxed);
         let (w, c) = (self.writer_thread, self.checkpoint_thread);
@@ -268,7 +273,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let source = prom_context::source_for(&config);
     let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|source| RunError::Listen { addr: config.listen, source })?;
     tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "Listening.");
-    let service = Service::start(config, StartOptions { context_source: source, max_db_bytes: None });
+    let service = Service::start(config, StartOptions { context_source: source, ..Default::default() });
     service.serve(listener, shutdown_signal()).await.map_err(RunError::Serve)
 }
 
