@@ -11,7 +11,7 @@
 //! on the request rate. The default `slo` profile keeps the families SLOs, alerts and the main dashboard panels
 //! need; `full` keeps everything the live server exposes except the process/python/http collectors.
 //!
-//! Target labels (`namespace`, `pod`, `service`, `job`, `container`, `endpoint`, `instance`, `model` for TGI)
+//! Target labels (`namespace`, `pod`, `service`, `job`, `instance`, `model` for TGI)
 //! are written into the data because no scrape adds them. An `up` series per replica records outages.
 
 use crate::config::{BackendKind, FleetConfig, ReplicaSpec};
@@ -35,7 +35,11 @@ use std::time::Instant;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {
-    /// What SLOs, the rules' alerts and the main dashboard panels need.
+    /// The `slo` families, with histograms reduced to the buckets at the default SLO thresholds (e2e 5 s,
+    /// TTFT 0.5 s; for TGI the two boundaries around 5 s) plus `+Inf`, `_sum` and `_count` — as if scraped with
+    /// a `metric_relabel_configs` rule dropping the other buckets. The smallest faithful data for 30-day SLOs.
+    Minimal,
+    /// What SLOs, the rules' alerts and the main dashboard panels need (complete histograms).
     Slo,
     /// Every engine family of the live exposition (not the process/python/http collectors).
     Full,
@@ -45,9 +49,10 @@ impl std::str::FromStr for Profile {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
+            "minimal" => Ok(Profile::Minimal),
             "slo" => Ok(Profile::Slo),
             "full" => Ok(Profile::Full),
-            other => Err(format!("unknown profile {other:?}: accepted values are slo, full")),
+            other => Err(format!("unknown profile {other:?}: accepted values are minimal, slo, full")),
         }
     }
 }
@@ -75,11 +80,24 @@ const SLO_TGI: &[&str] = &[
     tn::REQUEST_QUEUE_DURATION,
 ];
 
+/// Buckets kept by [`Profile::Minimal`]: (family, `le`).
+const MINIMAL_BUCKETS: &[(&str, &str)] = &[
+    (vn::E2E_REQUEST_LATENCY_SECONDS, "5.0"),
+    (vn::TIME_TO_FIRST_TOKEN_SECONDS, "0.5"),
+    (tn::REQUEST_DURATION, "3.787675244106352"),
+    (tn::REQUEST_DURATION, "5.681512866159528"),
+    (tn::REQUEST_QUEUE_DURATION, "0.49878850951194753"),
+];
+
 impl Profile {
+    fn keeps_bucket(self, family: &str, le: &str) -> bool {
+        self != Profile::Minimal || le == "+Inf" || MINIMAL_BUCKETS.contains(&(family, le))
+    }
+
     fn wants(self, backend: BackendKind, family: &str) -> bool {
         match self {
             Profile::Full => true,
-            Profile::Slo => match backend {
+            Profile::Slo | Profile::Minimal => match backend {
                 BackendKind::Vllm => SLO_VLLM.contains(&family),
                 BackendKind::Tgi => SLO_TGI.contains(&family),
             },
@@ -187,17 +205,38 @@ struct ColumnSink {
     recording: bool,
     tick: usize,
     current: String,
+    /// The current family's name as emitted (for bucket filtering while recording).
+    current_family: String,
+    profile: Profile,
+    /// For each potential value of a tick (in emission order): whether it is kept.
+    mask: Vec<bool>,
+    ppos: usize,
 }
 
 impl ColumnSink {
-    fn new(target: String) -> ColumnSink {
-        ColumnSink { target, families: Vec::new(), cols: Vec::new(), pos: 0, recording: true, tick: 0, current: String::new() }
+    fn new(target: String, profile: Profile) -> ColumnSink {
+        ColumnSink {
+            target,
+            families: Vec::new(),
+            cols: Vec::new(),
+            pos: 0,
+            recording: true,
+            tick: 0,
+            current: String::new(),
+            current_family: String::new(),
+            profile,
+            mask: Vec::new(),
+            ppos: 0,
+        }
     }
 
     /// Fast path after the first tick: the series are known, only values are appended.
     fn value(&mut self, v: f64) {
-        self.cols[self.pos].values.push(v);
-        self.pos += 1;
+        if self.mask[self.ppos] {
+            self.cols[self.pos].values.push(v);
+            self.pos += 1;
+        }
+        self.ppos += 1;
     }
 
     fn key(&self, sample: &str, labels: &[(&str, &str)], extra: Option<(&str, &str)>) -> String {
@@ -217,6 +256,15 @@ impl ColumnSink {
 
     fn push(&mut self, sample: &str, labels: &[(&str, &str)], extra: Option<(&str, &str)>, v: f64) {
         if self.recording {
+            let keep = match extra {
+                Some(("le", le)) => self.profile.keeps_bucket(&self.current_family, le),
+                _ => true,
+            };
+            self.mask.push(keep);
+            self.ppos += 1;
+            if !keep {
+                return;
+            }
             let key = self.key(sample, labels, extra);
             let mut values = vec![f64::NAN; self.tick];
             values.push(v);
@@ -233,10 +281,12 @@ impl ColumnSink {
 
     fn begin_tick(&mut self) {
         self.pos = 0;
+        self.ppos = 0;
     }
 
     fn end_tick(&mut self) {
         assert_eq!(self.pos, self.cols.len(), "the set of series changed between ticks");
+        assert_eq!(self.ppos, self.mask.len(), "the set of series changed between ticks");
         self.recording = false;
         self.tick += 1;
     }
@@ -272,6 +322,7 @@ impl Sink for ColumnSink {
         };
         self.families.push(FamilyCols { om_name, om_type, first: self.cols.len(), len: 0 });
         self.current = name.to_string();
+        self.current_family = name.to_string();
     }
 
     fn scalar(&mut self, labels: &[(&str, &str)], value: f64) {
@@ -345,8 +396,6 @@ fn target_labels(cfg: &FleetConfig, spec: &ReplicaSpec) -> String {
         crate::expo::format::escape_label_value(v, &mut t);
         t.push('"');
     };
-    add("container", spec.backend.id());
-    add("endpoint", "http");
     add("instance", &format!("10.42.{}.{}:8000", spec.index / 200, 10 + spec.index % 200));
     add("job", &spec.service);
     if spec.backend == BackendKind::Tgi {
@@ -369,7 +418,7 @@ fn simulate_replica(
     let windows: Vec<_> =
         cfg.windows().into_iter().filter(|w| w.models.is_empty() || w.models.contains(&spec.model)).collect();
     let mut engine = Engine::new(spec.clone(), cfg.seed, start_unix as f64, None);
-    let mut sink = ColumnSink::new(target_labels(cfg, &spec));
+    let mut sink = ColumnSink::new(target_labels(cfg, &spec), opts.profile);
     let mut up = Vec::with_capacity(ticks);
     let interval = f64::from(opts.interval_s);
     let profile = opts.profile;
@@ -414,17 +463,16 @@ fn write_replica(run: &ReplicaRun, path: &Path, start_unix: i64, interval: i64) 
             if v.is_nan() {
                 continue;
             }
+            use std::fmt::Write as _;
             line.clear();
             line.push_str(key);
             line.push(' ');
             if v.fract() == 0.0 && v.abs() < 9.0e15 {
-                line.push_str(&(*v as i64).to_string());
+                let _ = write!(line, "{}", *v as i64);
             } else {
-                line.push_str(&format!("{v}"));
+                let _ = write!(line, "{v}");
             }
-            line.push(' ');
-            line.push_str(&(start_unix + i as i64 * interval).to_string());
-            line.push('\n');
+            let _ = writeln!(line, " {}", start_unix + i as i64 * interval);
             w.write_all(line.as_bytes())?;
             n += 1;
         }

@@ -424,8 +424,11 @@ impl Engine {
         self.events += 1;
         self.stats.on_step(prefill, n_prefill as u32, n_decode as u32, d, k);
         self.truth.add_generated(end, u64::from(k) * n as u64);
-        // Tokens, first tokens and inter-token gaps.
-        let mut finished = Vec::new();
+        // Tokens, first tokens and inter-token gaps. Decoders whose previous token ended exactly at the step
+        // start (the common case) all see gaps of exactly `d`: they are observed in one weighted call.
+        let step_start = self.now;
+        let mut contiguous = 0u64;
+        let mut any_finished = false;
         for (i, r) in self.running.iter_mut().enumerate() {
             let is_prefill = i >= n_decode;
             r.generated += k;
@@ -443,22 +446,30 @@ impl Engine {
                     self.stats.on_itl(end - r.last_token, 1);
                 }
                 r.prefill_now = 0;
+            } else if r.last_token == step_start {
+                contiguous += 1;
             } else {
-                // The first step's gap can be longer than `d` (after a stall); the rest are exactly `d`.
-                let first_gap = self.now + d - r.last_token;
+                // The first step's gap is longer than `d` (after a stall); the rest are exactly `d`.
+                let first_gap = step_start + d - r.last_token;
                 self.stats.on_itl(first_gap, 1);
                 self.stats.on_itl(d, u64::from(k - 1));
             }
             r.last_token = end;
-            if r.generated >= r.target {
-                finished.push(i);
-            }
+            any_finished |= r.generated >= r.target;
         }
+        self.stats.on_itl(d, contiguous * u64::from(k));
         self.now = end;
-        for i in finished.into_iter().rev() {
-            let r = self.running.remove(i);
-            self.used_blocks -= r.blocks;
-            self.finish(r, end);
+        if any_finished {
+            let mut i = 0;
+            while i < self.running.len() {
+                if self.running[i].generated >= self.running[i].target {
+                    let r = self.running.remove(i);
+                    self.used_blocks -= r.blocks;
+                    self.finish(r, end);
+                } else {
+                    i += 1;
+                }
+            }
         }
     }
 

@@ -4,7 +4,7 @@
 //! The engines are advanced lazily: each request first advances the replica's engine to "now", then answers.
 //! Between requests nothing runs, so an idle fleet costs no CPU, and a scrape sees exactly the state at its
 //! time. A [`Fleet`] also writes the Prometheus `file_sd` JSON with the labels a Kubernetes ServiceMonitor would
-//! attach (`namespace`, `pod`, `service`, `job`, `container`, `endpoint`, and `model` for TGI, whose metrics
+//! attach (`namespace`, `pod`, `service`, `job`, and `model` for TGI, whose metrics
 //! carry no model label).
 
 use crate::config::{BackendKind, FleetConfig, ReplicaSpec};
@@ -108,8 +108,6 @@ impl Replica {
         l.insert("pod".into(), self.spec.pod.clone());
         l.insert("service".into(), self.spec.service.clone());
         l.insert("job".into(), self.spec.service.clone());
-        l.insert("container".into(), self.spec.backend.id().into());
-        l.insert("endpoint".into(), "http".into());
         if self.spec.backend == BackendKind::Tgi {
             l.insert(infermon_core::catalog::names::labels::MODEL.into(), self.spec.model.clone());
         }

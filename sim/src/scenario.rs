@@ -8,7 +8,7 @@
 //! | `steady` | base workload | none |
 //! | `burst` | every 10 min, 150 s at 6× the rate: the queue builds up, then drains | queue building up / critical, latency |
 //! | `kv-pressure` | 3× longer prompts/outputs, 40 % of the KV cache: usage near 1, preemptions | KV usage, preemptions |
-//! | `slow-prefill` | prefill 12× slower: TTFT above 0.5 s | TTFT SLO burn, latency |
+//! | `slow-prefill` | prefill 6× slower: TTFT above 0.5 s | TTFT SLO burn, latency |
 //! | `errors` | 25 % of requests fail in the engine | error ratio, no-error SLO burn |
 //! | `outage` | the replica stops answering scrapes and serving | target down / traffic without scrape |
 //! | `stall` | the engine hangs: requests stay running, no token is produced, /metrics still answers | low token throughput |
@@ -67,7 +67,7 @@ impl Scenario {
                 Effects { rate_mult: if phase < BURST_LENGTH_S { BURST_FACTOR } else { 1.0 }, ..base }
             }
             Scenario::KvPressure => Effects { length_mult: 3.0, kv_mult: 0.4, rate_mult: 1.2, ..base },
-            Scenario::SlowPrefill => Effects { prefill_mult: 12.0, ..base },
+            Scenario::SlowPrefill => Effects { prefill_mult: 6.0, ..base },
             Scenario::Errors => Effects { error_ratio: Some(0.25), ..base },
             Scenario::Outage => Effects { outage: true, ..base },
             Scenario::Stall => Effects { stall: true, ..base },

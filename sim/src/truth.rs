@@ -125,6 +125,7 @@ pub struct TruthLog {
     pub generated_tokens: u64,
     /// TTFT observations dropped from the front of `ttfts` (so "the first N" stays addressable).
     ttfts_dropped: u64,
+    records_dropped: u64,
 }
 
 impl TruthLog {
@@ -141,6 +142,7 @@ impl TruthLog {
             preemptions: 0,
             generated_tokens: 0,
             ttfts_dropped: 0,
+            records_dropped: 0,
         }
     }
 
@@ -159,6 +161,7 @@ impl TruthLog {
             self.records.push_back(r);
             while self.records.front().is_some_and(|x| x.t < r.t - keep) {
                 self.records.pop_front();
+                self.records_dropped += 1;
             }
         }
     }
@@ -207,6 +210,15 @@ impl TruthLog {
             return None;
         }
         Some(self.ttfts.iter().take(n as usize).map(|x| x.1).collect())
+    }
+
+    /// The first `n` finished requests since start, in finish order (None if some were already dropped or
+    /// fewer exist) — the observations behind the first `n` counts of the request histograms.
+    pub fn first_records(&self, n: u64) -> Option<Vec<TruthRecord>> {
+        if self.records_dropped > 0 || (self.records.len() as u64) < n {
+            return None;
+        }
+        Some(self.records.iter().take(n as usize).copied().collect())
     }
 
     /// Finished requests kept (finish time ascending).

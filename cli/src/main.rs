@@ -1,0 +1,43 @@
+//! `infermon`: one command for the simulator, rules, dashboards and queries.
+//!
+//! This file only parses the command line and dispatches: every subcommand lives in its own module under
+//! `cmd/` (add a variant to [`Command`] and a module there).
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "infermon",
+    version,
+    about = "Monitoring for LLM inference servers"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Simulated vLLM/TGI servers: serve a fleet, or backfill history (`infermon sim backfill`).
+    Sim(cmd::sim::SimArgs),
+    /// Recording, alerting and SLO rules plus Kubernetes manifests, generated from the catalog.
+    Rules(cmd::rules::RulesArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Sim(args) => cmd::sim::run(args),
+        Command::Rules(args) => cmd::rules::run(args).map_err(Into::into),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("infermon: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
