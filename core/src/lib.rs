@@ -12,6 +12,7 @@ pub mod context;
 pub mod duration;
 pub mod promql;
 pub mod query;
+pub mod rules;
 pub mod translate;
 
 pub use catalog::{Backend, Concept};

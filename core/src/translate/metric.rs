@@ -21,6 +21,19 @@ pub(super) fn translate(q: &MetricQuery, ctx: &Context) -> Result<Translation, T
         notices: Vec::new(),
         approximate: false,
     };
+    if let Some(expr) = super::recorded::try_recorded(q, stat, ctx) {
+        out.targets.push(Target {
+            key: "value".into(),
+            expr,
+            legend: q
+                .legend
+                .clone()
+                .unwrap_or_else(|| default_legend(&q.group_by)),
+            unit: unit_for(q.concept, stat),
+            instant: false,
+        });
+        return Ok(out);
+    }
     let (backends, explicit) = backends_in_scope(&q.scope(), ctx);
     let mut group_by = q.group_by.clone();
     if q.concept == Concept::FinishedRequests && !group_by.iter().any(|l| l == labels::REASON) {
@@ -132,7 +145,7 @@ fn unit_for(concept: Concept, stat: Stat) -> String {
 }
 
 /// Builds the expression of one backend.
-pub(super) struct Build<'a> {
+pub(crate) struct Build<'a> {
     pub sel: &'a Selectors<'a>,
     pub group_by: &'a [String],
     pub window: PromDuration,
@@ -214,13 +227,15 @@ impl Build<'_> {
 
     /// `histogram_quantile(q, sum by (le, G) (rate(x_bucket[w])))`: aggregate buckets first, then interpolate.
     fn quantile(&self, h: &Histogram, q: f64) -> Option<Expr> {
+        Some(Expr::histogram_quantile(q, self.bucket_rates(h)?))
+    }
+
+    /// `sum by (le, G) (rate(x_bucket[w]))`.
+    pub fn bucket_rates(&self, h: &Histogram) -> Option<Expr> {
         let mut by = vec![labels::LE.to_string()];
         by.extend(self.group_by.iter().cloned());
         let buckets = self.sel.each_name(&h.series, "_bucket", &self.rate())?;
-        Some(Expr::histogram_quantile(
-            q,
-            Expr::agg(AggOp::Sum, &by, buckets),
-        ))
+        Some(Expr::agg(AggOp::Sum, &by, buckets))
     }
 
     /// `sum(rate(_sum)) / sum(rate(_count))`: aggregate numerator and denominator, then divide.

@@ -7,6 +7,7 @@
 
 mod fleet;
 mod metric;
+pub mod recorded;
 mod scope;
 mod slo;
 

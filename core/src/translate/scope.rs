@@ -8,7 +8,7 @@ use crate::query::{FilterOp, Scope};
 use std::collections::BTreeSet;
 
 /// Builds the selectors of one backend for one query.
-pub(super) struct Selectors<'a> {
+pub(crate) struct Selectors<'a> {
     pub backend: Backend,
     pub ctx: &'a Context,
     scope: Scope<'a>,

@@ -1,0 +1,291 @@
+//! infermon's recording rules as the translator sees them: what each recorded series holds, its name, the raw
+//! expression that records it, and when a query can read it instead of raw series.
+//!
+//! Names follow Prometheus's `level:metric:operations` convention with the uniform labels `namespace` and `model`:
+//! `namespace_model:inference_ttft_seconds:p95_rate5m`. The full table is in `docs/rules.md`. Recorded series are
+//! backend-agnostic: one name covers vLLM, TGI, SGLang and llama.cpp models alike.
+
+use super::metric::Build;
+use super::scope::Selectors;
+use super::Context;
+use crate::catalog::names::labels;
+use crate::catalog::{support, Backend, Concept, Source, Support};
+use crate::duration::PromDuration;
+use crate::promql::{AggOp, BinOp, Expr, Matcher, Selector};
+use crate::query::{BackendChoice, MetricQuery, Query, Stat};
+use std::ops::{Div, Mul};
+
+/// The window every recorded rate uses.
+pub const RECORD_WINDOW: PromDuration = PromDuration::from_secs(300);
+/// The output labels of every recorded series (plus `le` for buckets).
+pub const RECORD_LEVEL: [&str; 2] = [labels::NAMESPACE, labels::MODEL];
+/// Quantiles recorded for latency concepts.
+pub const RECORDED_QUANTILES: [f64; 4] = [0.5, 0.9, 0.95, 0.99];
+
+/// One recorded series.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Recorded {
+    /// `sum by (namespace, model) (rate(counter[5m]))`.
+    Rate(Concept),
+    /// A gauge aggregated per model (sum for counts, max for pressure).
+    Gauge(Concept),
+    /// Histogram bucket rates `sum by (le, namespace, model)`, from which any quantile can be computed.
+    Buckets(Concept),
+    Quantile(Concept, f64),
+    /// Numerator and denominator rates of a ratio concept, so ratios can be re-aggregated correctly.
+    Numerator(Concept),
+    Denominator(Concept),
+    Ratio(Concept),
+}
+
+const RATES: [Concept; 4] = [
+    Concept::GenerationTokensRate,
+    Concept::PromptTokensRate,
+    Concept::RequestRate,
+    Concept::PreemptionRate,
+];
+const GAUGES: [Concept; 3] = [
+    Concept::QueueDepth,
+    Concept::RunningRequests,
+    Concept::KvCacheUsage,
+];
+const LATENCIES: [Concept; 4] = [
+    Concept::Ttft,
+    Concept::InterTokenLatency,
+    Concept::E2eLatency,
+    Concept::QueueTime,
+];
+const RATIOS: [Concept; 2] = [Concept::ErrorRatio, Concept::PrefixCacheHitRate];
+
+/// Every recorded series, in rule-file order.
+pub fn all() -> Vec<Recorded> {
+    let mut out: Vec<Recorded> = RATES.iter().map(|c| Recorded::Rate(*c)).collect();
+    out.extend(GAUGES.iter().map(|c| Recorded::Gauge(*c)));
+    for c in LATENCIES {
+        out.push(Recorded::Buckets(c));
+        out.extend(RECORDED_QUANTILES.iter().map(|q| Recorded::Quantile(c, *q)));
+    }
+    for c in RATIOS {
+        out.extend([
+            Recorded::Numerator(c),
+            Recorded::Denominator(c),
+            Recorded::Ratio(c),
+        ]);
+    }
+    out
+}
+
+fn metric_stem(c: Concept) -> &'static str {
+    match c {
+        Concept::GenerationTokensRate => "inference_generation_tokens",
+        Concept::PromptTokensRate => "inference_prompt_tokens",
+        Concept::RequestRate => "inference_requests",
+        Concept::PreemptionRate => "inference_preemptions",
+        Concept::Ttft => "inference_ttft_seconds",
+        Concept::InterTokenLatency => "inference_inter_token_latency_seconds",
+        Concept::E2eLatency => "inference_e2e_latency_seconds",
+        Concept::QueueTime => "inference_queue_time_seconds",
+        Concept::ErrorRatio => "inference_errors",
+        Concept::PrefixCacheHitRate => "inference_prefix_cache_hits",
+        other => other.id(),
+    }
+}
+
+impl Recorded {
+    /// The recorded series name.
+    pub fn name(self) -> String {
+        let level = "namespace_model";
+        match self {
+            Recorded::Rate(c) => format!("{level}:{}:rate5m", metric_stem(c)),
+            Recorded::Gauge(c) => {
+                let op = match c.gauge_aggregation() {
+                    crate::catalog::GaugeAggregation::Sum => "sum",
+                    crate::catalog::GaugeAggregation::Max => "max",
+                    crate::catalog::GaugeAggregation::Avg => "avg",
+                };
+                format!("{level}:inference_{}:{op}", c.id())
+            }
+            Recorded::Buckets(c) => format!("{level}:{}_bucket:rate5m", metric_stem(c)),
+            Recorded::Quantile(c, q) => {
+                format!("{level}:{}:p{}_rate5m", metric_stem(c), (q * 100.0).round())
+            }
+            Recorded::Numerator(c) => format!("{level}:{}:rate5m", metric_stem(c)),
+            Recorded::Denominator(c) => match c {
+                Concept::ErrorRatio => format!("{level}:inference_finished_requests:rate5m"),
+                _ => format!("{level}:inference_prefix_cache_queries:rate5m"),
+            },
+            Recorded::Ratio(c) => format!("{level}:{}:ratio_rate5m", metric_stem(c)),
+        }
+    }
+
+    pub fn concept(self) -> Concept {
+        match self {
+            Recorded::Rate(c)
+            | Recorded::Gauge(c)
+            | Recorded::Buckets(c)
+            | Recorded::Quantile(c, _)
+            | Recorded::Numerator(c)
+            | Recorded::Denominator(c)
+            | Recorded::Ratio(c) => c,
+        }
+    }
+
+    /// The raw expression that records this series, across every backend. `None` if no backend provides it.
+    pub fn expr(self) -> Option<String> {
+        let ctx = Context {
+            rate_window: RECORD_WINDOW,
+            ..Context::default()
+        };
+        let level: Vec<String> = RECORD_LEVEL.iter().map(|s| s.to_string()).collect();
+        let metric = |concept, stat| {
+            let q = Query::Metric(MetricQuery {
+                concept,
+                stat: Some(stat),
+                models: vec![],
+                namespaces: vec![],
+                backend: BackendChoice::Auto,
+                filters: vec![],
+                group_by: level.clone(),
+                legend: None,
+                window: None,
+            });
+            super::translate(&q, &ctx)
+                .ok()?
+                .targets
+                .into_iter()
+                .next()
+                .map(|t| t.expr)
+        };
+        match self {
+            Recorded::Rate(c) => metric(c, Stat::Rate),
+            Recorded::Gauge(c) => metric(c, Stat::Current),
+            Recorded::Quantile(c, q) => metric(c, Stat::Quantile(q)),
+            Recorded::Ratio(c) => metric(c, Stat::Ratio),
+            Recorded::Buckets(c) => per_backend(&ctx, &level, c, |b, source| match source {
+                Source::Histogram(h) => b.bucket_rates(h),
+                _ => None,
+            }),
+            Recorded::Numerator(c) => per_backend(&ctx, &level, c, |b, source| match source {
+                Source::CounterRatio { numerator, .. } => b.rate_sum(numerator, ""),
+                _ => None,
+            }),
+            Recorded::Denominator(c) => per_backend(&ctx, &level, c, |b, source| match source {
+                Source::CounterRatio { denominator, .. } => b.rate_sum(denominator, ""),
+                _ => None,
+            }),
+        }
+    }
+}
+
+fn per_backend(
+    ctx: &Context,
+    level: &[String],
+    concept: Concept,
+    f: impl Fn(&Build<'_>, &Source) -> Option<Expr>,
+) -> Option<String> {
+    let scope_models: Vec<String> = vec![];
+    let exprs: Vec<Expr> = Backend::ALL
+        .into_iter()
+        .filter_map(|backend| {
+            let Support::Supported { source, .. } = support(concept, backend) else {
+                return None;
+            };
+            let scope = crate::query::Scope {
+                models: &scope_models,
+                namespaces: &scope_models,
+                backend: BackendChoice::Auto,
+                filters: &[],
+            };
+            let sel = Selectors::new(backend, ctx, scope, level);
+            let build = Build {
+                sel: &sel,
+                group_by: level,
+                window: ctx.rate_window,
+                concept,
+            };
+            f(&build, &source)
+        })
+        .collect();
+    (!exprs.is_empty()).then(|| Expr::or_all(exprs).to_string())
+}
+
+/// Reads recorded series for `q` when infermon's rules are loaded and the query asks for exactly what they hold:
+/// the default window, no free filters, grouping by `namespace` and/or `model`. `None`: use raw series.
+pub(super) fn try_recorded(q: &MetricQuery, stat: Stat, ctx: &Context) -> Option<String> {
+    if !ctx.recording_rules
+        || q.window.is_some()
+        || !q.filters.is_empty()
+        || q.backend != BackendChoice::Auto
+        || !q
+            .group_by
+            .iter()
+            .all(|l| RECORD_LEVEL.contains(&l.as_str()))
+    {
+        return None;
+    }
+    let mut matchers = Vec::new();
+    if !q.models.is_empty() {
+        matchers.push(Matcher::any_of(labels::MODEL, &q.models));
+    }
+    if !q.namespaces.is_empty() {
+        matchers.push(Matcher::any_of(labels::NAMESPACE, &q.namespaces));
+    }
+    let sel = |r: Recorded| Expr::vector(Selector::new(r.name()).with_all(matchers.clone()));
+    let by = &q.group_by;
+    let c = q.concept;
+    let expr = match stat {
+        Stat::Rate if RATES.contains(&c) => Expr::agg(AggOp::Sum, by, sel(Recorded::Rate(c))),
+        Stat::Current if GAUGES.contains(&c) => {
+            let op = if c.gauge_aggregation() == crate::catalog::GaugeAggregation::Max {
+                AggOp::Max
+            } else {
+                AggOp::Sum
+            };
+            Expr::agg(op, by, sel(Recorded::Gauge(c)))
+        }
+        Stat::Quantile(p) if LATENCIES.contains(&c) => {
+            let level_grouping = by.len() == 2;
+            if level_grouping && RECORDED_QUANTILES.contains(&p) {
+                sel(Recorded::Quantile(c, p))
+            } else if c == Concept::Ttft {
+                // TGI's TTFT is approximated from two histograms and has no bucket record.
+                return None;
+            } else {
+                let mut le_by = vec![labels::LE.to_string()];
+                le_by.extend(by.iter().cloned());
+                Expr::histogram_quantile(
+                    p,
+                    Expr::agg(AggOp::Sum, &le_by, sel(Recorded::Buckets(c))),
+                )
+            }
+        }
+        Stat::Ratio if RATIOS.contains(&c) => {
+            let num = Expr::agg(AggOp::Sum, by, sel(Recorded::Numerator(c)));
+            let den = Expr::agg(AggOp::Sum, by, sel(Recorded::Denominator(c)));
+            Expr::binary(BinOp::Or, num, Expr::Number(0.0).mul(den.clone())).div(Expr::binary(
+                BinOp::Gt,
+                den,
+                Expr::Number(0.0),
+            ))
+        }
+        _ => return None,
+    };
+    Some(expr.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_recorded_series_has_an_expression_and_a_unique_name() {
+        let all = all();
+        let mut names: Vec<String> = all.iter().map(|r| r.name()).collect();
+        for r in &all {
+            assert!(r.expr().is_some(), "{}", r.name());
+        }
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), all.len());
+    }
+}
