@@ -9,6 +9,7 @@
 
 pub mod catalog;
 pub mod context;
+pub mod dashboards;
 pub mod duration;
 pub mod promql;
 pub mod query;
