@@ -6,9 +6,9 @@ DEBIAN_PACKAGES := prometheus prometheus-alertmanager victoria-metrics
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: test deps debian-deps fmt clippy cargo-test frontend-deps frontend-test demo plugin golden
+.PHONY: generated test deps debian-deps fmt clippy cargo-test frontend-deps frontend-test demo plugin golden
 
-test: deps fmt clippy cargo-test frontend-test
+test: deps fmt clippy generated cargo-test frontend-test
 
 deps: debian-deps frontend-deps
 
@@ -30,6 +30,10 @@ fmt:
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+# Generated files (rules, manifests) must match what the code generates.
+generated:
+	$(CARGO) run -q --locked -p infermon-cli -- rules --check
 
 cargo-test:
 	$(CARGO) test --workspace --locked
