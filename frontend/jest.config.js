@@ -10,4 +10,7 @@ module.exports = {
   ...base,
   transform: { '^.+\\.(t|j)sx?$': swc, '^.+\\.mjs$': swc },
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  // Editor tests drive real @grafana/ui components through many interactions; on a shared 2-core machine under
+  // load one test can take tens of seconds.
+  testTimeout: 60000,
 };

@@ -40,9 +40,13 @@ export interface ModelInfo {
 }
 
 export interface TranslatedQuery {
+  /** `value` for metric/SLO queries, the column id for fleet tables. */
+  key?: string;
   expr: string;
   legend?: string;
   unit?: string;
+  /** Evaluated as an instant query (tables). */
+  instant?: boolean;
 }
 
 export interface Notice {
@@ -129,10 +133,23 @@ export function parseTranslation(body: Json): Translation {
   const queries: TranslatedQuery[] = [];
   const notices: Notice[] = [];
   if (isObj(body)) {
-    const qs = Array.isArray(body.queries) ? body.queries : str(body.expr) ? [body] : [];
+    // the plugin answers `queries`; core's Translation (CLI --explain) calls the same list `targets`
+    const qs = Array.isArray(body.queries)
+      ? body.queries
+      : Array.isArray(body.targets)
+        ? body.targets
+        : str(body.expr)
+          ? [body]
+          : [];
     for (const q of qs) {
       if (isObj(q) && str(q.expr)) {
-        queries.push({ expr: q.expr as string, legend: str(q.legend), unit: str(q.unit) });
+        queries.push({
+          key: str(q.key),
+          expr: q.expr as string,
+          legend: str(q.legend),
+          unit: str(q.unit),
+          instant: typeof q.instant === 'boolean' ? q.instant : undefined,
+        });
       }
     }
     for (const n of Array.isArray(body.notices) ? body.notices : []) {

@@ -81,8 +81,20 @@ export function PromqlPreview({ datasource, query }: Props) {
       )}
       {state.status === 'done' && (
         <Stack direction="column" gap={1}>
+          {state.t.queries.length === 0 && (
+            <Text variant="bodySmall" color="secondary">
+              Nothing on the engine can answer this query (see the notes below).
+            </Text>
+          )}
           {state.t.queries.map((q, i) => (
             <Stack key={i} direction="row" gap={1} alignItems="flex-start">
+              {state.t.queries.length > 1 && q.key && (
+                <span className={styles.key}>
+                  <Text variant="bodySmall" color="secondary">
+                    {q.key}
+                  </Text>
+                </span>
+              )}
               <pre className={styles.expr} aria-label={`PromQL ${i + 1}`}>
                 {q.expr}
               </pre>
@@ -129,4 +141,5 @@ const getStyles = (theme: GrafanaTheme2) => ({
     fontSize: theme.typography.bodySmall.fontSize,
   }),
   issues: css({ margin: theme.spacing(0.5, 0, 0, 2) }),
+  key: css({ minWidth: theme.spacing(22), paddingTop: theme.spacing(1) }),
 });

@@ -48,8 +48,6 @@ async function pick(user: ReturnType<typeof userEvent.setup>, label: string, opt
   await user.click(await screen.findByRole('option', { name: new RegExp(`^${escapeRe(option)}`) }));
 }
 
-jest.setTimeout(30000);
-
 describe('QueryEditor', () => {
   beforeEach(() => {
     installTemplateSrv({ model: ['llama-3-8b', 'qwen-2.5-7b'], namespace: 'prod' });

@@ -112,7 +112,7 @@ export interface InfermonQuery extends DataQuery {
   expr?: string;
 }
 
-export type ModelField = Exclude<keyof InfermonQuery, keyof DataQuery>;
+export type ModelField = Exclude<keyof InfermonQuery, Exclude<keyof DataQuery, 'queryType'>>;
 
 const SCOPE: ModelField[] = ['models', 'namespaces', 'backend', 'filters'];
 

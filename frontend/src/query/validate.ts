@@ -5,7 +5,67 @@
  * editor can show it and `filterQuery` can keep incomplete queries away from the backend. Template variables are
  * resolved only at query time, so a `$var` counts as filled in.
  */
-import { ENVELOPE_FIELDS, FIELDS_BY_TYPE, FILTER_OPS, InfermonQuery, QUERY_TYPES, SLO_VIEWS, STAT_RE } from './types';
+import {
+  BACKENDS,
+  ENVELOPE_FIELDS,
+  FIELDS_BY_TYPE,
+  FILTER_OPS,
+  InfermonQuery,
+  ModelField,
+  QUERY_TYPES,
+  SLO_VIEWS,
+  STAT_RE,
+} from './types';
+
+type Spec = 'string' | 'number' | 'boolean' | 'strings' | 'filters' | readonly string[];
+
+/**
+ * JSON type of every model field. Typed as a record over all fields of InfermonQuery, so adding a field to the
+ * TypeScript model without saying how it is checked does not compile.
+ */
+export const FIELD_SPECS: Record<ModelField, Spec> = {
+  queryType: QUERY_TYPES,
+  concept: 'string',
+  stat: 'string',
+  sli: 'string',
+  models: 'strings',
+  namespaces: 'strings',
+  backend: BACKENDS,
+  filters: 'filters',
+  groupBy: 'strings',
+  legend: 'string',
+  window: 'string',
+  threshold: 'number',
+  objective: 'number',
+  view: SLO_VIEWS,
+  burnWindow: 'string',
+  interpolate: 'boolean',
+  expr: 'string',
+};
+
+function typeProblem(field: string, spec: Spec, v: unknown): string | undefined {
+  const isStr = (x: unknown) => typeof x === 'string';
+  if (Array.isArray(spec)) {
+    return spec.includes(v as string) ? undefined : `${field}: expected one of ${spec.join(', ')}`;
+  }
+  switch (spec) {
+    case 'string':
+      return isStr(v) ? undefined : `${field}: expected a string`;
+    case 'number':
+      // a template variable is resolved to a number at query time
+      return typeof v === 'number' || isVar(v) ? undefined : `${field}: expected a number`;
+    case 'boolean':
+      return typeof v === 'boolean' ? undefined : `${field}: expected true or false`;
+    case 'strings':
+      return Array.isArray(v) && v.every(isStr) ? undefined : `${field}: expected a list of strings`;
+    case 'filters':
+      return Array.isArray(v) &&
+        v.every((f) => typeof f === 'object' && f && isStr(f.label) && isStr(f.op) && isStr(f.value))
+        ? undefined
+        : `${field}: expected a list of {label, op, value}`;
+  }
+  return undefined;
+}
 
 const DURATION_RE = /^([0-9]+(ms|s|m|h|d|w|y))+$/;
 const VAR_RE = /\$\w+|\$\{[^}]+\}|\[\[[^\]]+\]\]/;
@@ -23,9 +83,20 @@ export function problems(q: InfermonQuery): string[] {
   const out: string[] = [];
   const allowed = new Set<string>([...ENVELOPE_FIELDS, ...FIELDS_BY_TYPE[q.queryType]]);
   for (const [k, v] of Object.entries(q)) {
-    if (v !== undefined && !allowed.has(k)) {
-      out.push(`${k}: not a field of ${q.queryType} queries`);
+    if (v === undefined || k === 'queryType') {
+      continue;
     }
+    if (!allowed.has(k)) {
+      out.push(`${k}: not a field of ${q.queryType} queries`);
+    } else if (k in FIELD_SPECS) {
+      const p = typeProblem(k, FIELD_SPECS[k as ModelField], v);
+      if (p) {
+        out.push(p);
+      }
+    }
+  }
+  if (out.length) {
+    return out; // wrong types: the checks below would only repeat them
   }
   for (const [i, f] of (q.filters ?? []).entries()) {
     if (!labelOk(f.label)) {
