@@ -92,8 +92,11 @@ fn time_n<T>(n: usize, mut f: impl FnMut() -> T) -> (Duration, Duration) {
     )
 }
 
+/// One series as (labels, timestamps, values).
+type Columns = (Vec<(String, String)>, Vec<i64>, Vec<f64>);
+
 /// DOM → the same columnar shape, to compare the complete job.
-fn value_to_columns(v: &serde_json::Value) -> Vec<(Vec<(String, String)>, Vec<i64>, Vec<f64>)> {
+fn value_to_columns(v: &serde_json::Value) -> Vec<Columns> {
     v["data"]["result"]
         .as_array()
         .unwrap()
