@@ -5,8 +5,8 @@
 //!    Goal (performance.md §7.2 W1, issue 8): ratio ≥ 0.45.
 //! 2. p99 accept latency at half the measured durable rate, open loop (latency counted from each request's
 //!    scheduled time, so a stall is not hidden). Goal W2: p99 ≤ 25 ms, max ≤ 1 s.
-//! 3. Context queries per notification for 1 vs 1000 alerts, through the real delivery worker and enricher with a
-//!    counting context source. Goal W3: equal.
+//! 3. PromQL queries per notification for 1 vs 1000 alerts, through the real worker, enricher and Prometheus client,
+//!    counted by a real Prometheus 2.42 (its own `prometheus_http_requests_total`). Goal W3: equal.
 //!
 //! Environment: BENCH_SECS (per round, default 5), BENCH_ROUNDS (default 3), BENCH_LATENCY_SECS (default 20).
 
@@ -14,14 +14,16 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::future::BoxFuture;
-use infermon_webhook::enrich::{ContextRequest, ContextSource, EnrichError, Fetched, Figure};
+use infermon_webhook::prom_context::PromContext;
 use infermon_webhook::{Config, Service, StartOptions};
 
 const CONNECTIONS: usize = 32;
 
 fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// A real Alertmanager 0.25-shaped body (~1.3 KB, 2 alerts); `i` makes each group distinct so nothing is deduped.
@@ -42,10 +44,19 @@ async fn saturate(url: &str, secs: u64) -> f64 {
     for _ in 0..CONNECTIONS {
         let (url, done, errors) = (url.to_string(), done.clone(), errors.clone());
         tasks.push(tokio::spawn(async move {
-            let c = reqwest::Client::builder().pool_max_idle_per_host(1).build().unwrap();
+            let c = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build()
+                .unwrap();
             while Instant::now() < stop {
                 let b = body(SEQ.fetch_add(1, Ordering::Relaxed));
-                match c.post(&url).header("content-type", "application/json").body(b).send().await {
+                match c
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(b)
+                    .send()
+                    .await
+                {
                     Ok(r) if r.status().is_success() => {
                         let _ = r.bytes().await;
                         done.fetch_add(1, Ordering::Relaxed);
@@ -75,7 +86,10 @@ async fn fixed_rate(url: &str, rate: f64, secs: u64) -> Vec<f64> {
     for w in 0..CONNECTIONS as u64 {
         let url = url.to_string();
         tasks.push(tokio::spawn(async move {
-            let c = reqwest::Client::builder().pool_max_idle_per_host(1).build().unwrap();
+            let c = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .build()
+                .unwrap();
             let mut lat = vec![];
             let offset = Duration::from_secs_f64(w as f64 / rate);
             let mut k = 0u64;
@@ -83,7 +97,13 @@ async fn fixed_rate(url: &str, rate: f64, secs: u64) -> Vec<f64> {
                 let scheduled = start + offset + interval * k as u32;
                 tokio::time::sleep_until(scheduled.into()).await;
                 let b = body(SEQ.fetch_add(1, Ordering::Relaxed));
-                let r = c.post(&url).header("content-type", "application/json").body(b).send().await.unwrap();
+                let r = c
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(b)
+                    .send()
+                    .await
+                    .unwrap();
                 assert!(r.status().is_success());
                 let _ = r.bytes().await;
                 lat.push(scheduled.elapsed().as_secs_f64() * 1000.0);
@@ -105,10 +125,16 @@ fn pct(v: &[f64], p: f64) -> f64 {
 }
 
 async fn start_bare() -> (String, tokio::task::JoinHandle<()>) {
-    let app = axum::Router::new().route("/api/v1/alerts", axum::routing::post(|_b: axum::body::Bytes| async { "ok" }));
+    let app = axum::Router::new().route(
+        "/api/v1/alerts",
+        axum::routing::post(|_b: axum::body::Bytes| async { "ok" }),
+    );
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/api/v1/alerts", l.local_addr().unwrap());
-    (url, tokio::spawn(async move { axum::serve(l, app).await.unwrap() }))
+    (
+        url,
+        tokio::spawn(async move { axum::serve(l, app).await.unwrap() }),
+    )
 }
 
 struct Durable {
@@ -130,12 +156,21 @@ async fn start_durable(config: Config, opts: StartOptions) -> Durable {
         let _ = rx.await;
     }));
     for _ in 0..200 {
-        if reqwest::get(format!("{url}/readyz")).await.map(|r| r.status().is_success()).unwrap_or(false) {
+        if reqwest::get(format!("{url}/readyz"))
+            .await
+            .map(|r| r.status().is_success())
+            .unwrap_or(false)
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    Durable { url, stop, handle, _dir: dir }
+    Durable {
+        url,
+        stop,
+        handle,
+        _dir: dir,
+    }
 }
 
 impl Durable {
@@ -145,45 +180,83 @@ impl Durable {
     }
 }
 
-/// Counts fetches and reports one query per figure per fetch (the batched design: one query per figure covering
-/// all models of the notification).
-struct CountingSource {
-    fetches: AtomicUsize,
-    queries: AtomicUsize,
-    models_seen: AtomicUsize,
+/// `/api/v1/query` requests Prometheus has served, from its own /metrics (exact).
+async fn prom_queries(prom_url: &str) -> f64 {
+    let text = reqwest::get(format!("{prom_url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| {
+            l.starts_with("prometheus_http_requests_total{")
+                && l.contains("handler=\"/api/v1/query\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
-impl ContextSource for CountingSource {
-    fn fetch<'a>(&'a self, req: &'a ContextRequest) -> BoxFuture<'a, Result<Fetched, EnrichError>> {
-        self.fetches.fetch_add(1, Ordering::SeqCst);
-        self.models_seen.fetch_add(req.models.len(), Ordering::SeqCst);
-        let q = Figure::ALL.len();
-        self.queries.fetch_add(q, Ordering::SeqCst);
-        Box::pin(async move { Ok(Fetched { queries: q as u32, ..Default::default() }) })
-    }
-}
-
-async fn queries_per_notification(alerts: usize) -> (usize, usize) {
-    let src = Arc::new(CountingSource { fetches: Default::default(), queries: Default::default(), models_seen: Default::default() });
-    let cfg = Config::from_yaml_str("receivers:\n  - name: null\n    webhook: {url: \"http://127.0.0.1:9/\"}\n", "bench").unwrap();
-    let svc = start_durable(cfg, StartOptions { context_source: Some(src.clone()), ..Default::default() }).await;
+/// PromQL queries Prometheus served for one notification of `alerts` alerts (10 distinct models), delivered
+/// through the real worker, enricher and `infermon-prom` client.
+async fn queries_per_notification(prom_url: &str, alerts: usize) -> f64 {
+    let hook = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_url = format!("http://{}/", hook.local_addr().unwrap());
+    let delivered = Arc::new(tokio::sync::Notify::new());
+    let d2 = delivered.clone();
+    let app = axum::Router::new().fallback(move || {
+        let d = d2.clone();
+        async move {
+            d.notify_one();
+            "ok"
+        }
+    });
+    let hook_task = tokio::spawn(async move { axum::serve(hook, app).await.unwrap() });
+    let cfg = Config::from_yaml_str(
+        &format!("receivers:\n  - name: hook\n    webhook: {{url: \"{hook_url}\"}}\n"),
+        "bench",
+    )
+    .unwrap();
+    let source = Arc::new(PromContext::new(prom_url, Duration::from_secs(5)).unwrap());
+    let svc = start_durable(
+        cfg,
+        StartOptions {
+            context_source: Some(source),
+            ..Default::default()
+        },
+    )
+    .await;
     let alerts_json: Vec<String> = (0..alerts)
         .map(|i| format!(r#"{{"status":"firing","labels":{{"alertname":"KV","model_name":"model-{}","pod":"p{i}"}},"fingerprint":"{i:016x}"}}"#, i % 10))
         .collect();
-    let body = format!(r#"{{"version":"4","groupKey":"{{}}:{{alertname=\"KV{alerts}\"}}","status":"firing","alerts":[{}]}}"#, alerts_json.join(","));
-    let r = reqwest::Client::new().post(format!("{}/api/v1/alerts", svc.url)).body(body).send().await.unwrap();
+    let body = format!(
+        r#"{{"version":"4","groupKey":"{{}}:{{alertname=\"KV{alerts}\"}}","status":"firing","alerts":[{}]}}"#,
+        alerts_json.join(",")
+    );
+    let before = prom_queries(prom_url).await;
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/alerts", svc.url))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_success());
-    let t0 = Instant::now();
-    while src.fetches.load(Ordering::SeqCst) == 0 && t0.elapsed() < Duration::from_secs(10) {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::timeout(Duration::from_secs(20), delivered.notified())
+        .await
+        .expect("delivered");
+    let after = prom_queries(prom_url).await;
     svc.stop().await;
-    (src.queries.load(Ordering::SeqCst), src.models_seen.load(Ordering::SeqCst))
+    hook_task.abort();
+    after - before
 }
 
 fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[tokio::main(flavor = "multi_thread")]
@@ -193,7 +266,10 @@ async fn main() {
     let rounds = env_u64("BENCH_ROUNDS", 3);
     let lat_secs = env_u64("BENCH_LATENCY_SECS", 20);
     println!("infermon-webhook accept benchmark: {CONNECTIONS} connections, {secs} s per round, {rounds} interleaved rounds; loadavg {}", loadavg());
-    println!("body: {} bytes (Alertmanager 0.25 shape, 2 alerts)", body(0).len());
+    println!(
+        "body: {} bytes (Alertmanager 0.25 shape, 2 alerts)",
+        body(0).len()
+    );
 
     let cfg = Config::embedded_default();
     let (bare_url, bare) = start_bare().await;
@@ -201,7 +277,14 @@ async fn main() {
     let mut durable_rates = vec![];
     for round in 1..=rounds {
         let b = saturate(&bare_url, secs).await;
-        let d_svc = start_durable(cfg.clone(), StartOptions { disable_delivery: true, ..Default::default() }).await;
+        let d_svc = start_durable(
+            cfg.clone(),
+            StartOptions {
+                disable_delivery: true,
+                ..Default::default()
+            },
+        )
+        .await;
         let d = saturate(&format!("{}/api/v1/alerts", d_svc.url), secs).await;
         let (batches, ops) = batch_stats(&d_svc.url).await;
         d_svc.stop().await;
@@ -216,11 +299,21 @@ async fn main() {
     bare.abort();
     ratios.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let median = ratios[ratios.len() / 2];
-    println!("W1 durable/bare ratio: median {median:.2} (goal >= 0.45) [{}]", if median >= 0.45 { "met" } else { "NOT met" });
+    println!(
+        "W1 durable/bare ratio: median {median:.2} (goal >= 0.45) [{}]",
+        if median >= 0.45 { "met" } else { "NOT met" }
+    );
 
     durable_rates.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let half = durable_rates[durable_rates.len() / 2] / 2.0;
-    let d_svc = start_durable(cfg.clone(), StartOptions { disable_delivery: true, ..Default::default() }).await;
+    let d_svc = start_durable(
+        cfg.clone(),
+        StartOptions {
+            disable_delivery: true,
+            ..Default::default()
+        },
+    )
+    .await;
     let lat = fixed_rate(&format!("{}/api/v1/alerts", d_svc.url), half, lat_secs).await;
     d_svc.stop().await;
     let p99 = pct(&lat, 0.99);
@@ -232,19 +325,41 @@ async fn main() {
         if p99 <= 25.0 && max <= 1000.0 { "met" } else { "NOT met" }
     );
 
-    let (q1, m1) = queries_per_notification(1).await;
-    let (q1000, m1000) = queries_per_notification(1000).await;
+    let prom = tokio::task::spawn_blocking(|| {
+        infermon_testkit::Prometheus::builder()
+            .start()
+            .expect("prometheus starts")
+    })
+    .await
+    .unwrap();
+    let q1 = queries_per_notification(prom.url(), 1).await;
+    let q1000 = queries_per_notification(prom.url(), 1000).await;
     println!(
-        "W3 context queries per notification: 1 alert -> {q1} ({m1} model), 1000 alerts -> {q1000} ({m1000} models) [{}]",
+        "W3 PromQL queries per notification (counted by Prometheus 2.42): 1 alert -> {q1}, 1000 alerts (10 models) -> {q1000} [{}]",
         if q1 == q1000 { "equal: met" } else { "NOT equal" }
     );
+    tokio::task::spawn_blocking(move || drop(prom))
+        .await
+        .unwrap();
 }
 
 /// Reads the commit batch-size histogram from /metrics: (transactions, operations).
 async fn batch_stats(url: &str) -> (f64, f64) {
-    let text = reqwest::get(format!("{url}/metrics")).await.unwrap().text().await.unwrap();
+    let text = reqwest::get(format!("{url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let get = |name: &str| {
-        text.lines().find(|l| l.starts_with(name)).and_then(|l| l.split_whitespace().last()).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
     };
-    (get("infermon_webhook_outbox_commit_batch_size_count"), get("infermon_webhook_outbox_commit_batch_size_sum"))
+    (
+        get("infermon_webhook_outbox_commit_batch_size_count"),
+        get("infermon_webhook_outbox_commit_batch_size_sum"),
+    )
 }

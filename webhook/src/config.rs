@@ -17,26 +17,43 @@ use crate::route::{Matcher, Route};
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: field `{field}`: {message}")]
-    Parse { path: String, field: String, message: String },
+    Parse {
+        path: String,
+        field: String,
+        message: String,
+    },
     #[error("field `{field}`: {message}")]
     Invalid { field: String, message: String },
     #[error("field `{field}`: cannot read secret file {file}: {source}")]
-    SecretFile { field: String, file: PathBuf, source: std::io::Error },
+    SecretFile {
+        field: String,
+        file: PathBuf,
+        source: std::io::Error,
+    },
     #[error("field `{field}`: environment variable {var} is not set")]
     SecretEnv { field: String, var: String },
 }
 
 fn invalid(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { field: field.into(), message: message.into() }
+    ConfigError::Invalid {
+        field: field.into(),
+        message: message.into(),
+    }
 }
 
 /// Parses `"30s"`, `"5m"`, `"1h 30m"` into a [`Duration`].
 pub(crate) fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let s = String::deserialize(d)?;
-    humantime::parse_duration(&s)
-        .map_err(|e| serde::de::Error::custom(format!("expected a duration such as \"30s\" or \"5m\"; got {s:?} ({e})")))
+    humantime::parse_duration(&s).map_err(|e| {
+        serde::de::Error::custom(format!(
+            "expected a duration such as \"30s\" or \"5m\"; got {s:?} ({e})"
+        ))
+    })
 }
 
 // ---------------------------------------------------------------- wire structs
@@ -238,7 +255,14 @@ impl std::fmt::Debug for AuthConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthConfig")
             .field("bearer_tokens", &self.bearer_tokens.len())
-            .field("basic_users", &self.basic.iter().map(|(u, _)| u.as_str()).collect::<Vec<_>>())
+            .field(
+                "basic_users",
+                &self
+                    .basic
+                    .iter()
+                    .map(|(u, _)| u.as_str())
+                    .collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -265,7 +289,10 @@ pub struct EnrichmentConfig {
 /// One destination, with its secrets resolved.
 #[derive(Clone)]
 pub enum ReceiverKind {
-    Slack { url: String, min_interval: Duration },
+    Slack {
+        url: String,
+        min_interval: Duration,
+    },
     PagerDuty {
         url: String,
         routing_key: String,
@@ -273,8 +300,15 @@ pub enum ReceiverKind {
         default_severity: String,
         min_interval: Duration,
     },
-    Teams { url: String, min_interval: Duration },
-    Webhook { url: String, hmac_secret: Option<String>, signature_header: String },
+    Teams {
+        url: String,
+        min_interval: Duration,
+    },
+    Webhook {
+        url: String,
+        hmac_secret: Option<String>,
+        signature_header: String,
+    },
     Log,
 }
 
@@ -335,7 +369,10 @@ impl Config {
 
     /// Loads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         Config::from_yaml_str(&text, &path.display().to_string())
     }
 
@@ -348,7 +385,11 @@ impl Config {
                 let field = e.path().to_string();
                 let inner = e.into_inner();
                 // serde_norway puts "at line L column C" in the message.
-                return Err(ConfigError::Parse { path: origin.to_string(), field, message: inner.to_string() });
+                return Err(ConfigError::Parse {
+                    path: origin.to_string(),
+                    field,
+                    message: inner.to_string(),
+                });
             }
         };
         // An empty document deserializes as unit for some YAML inputs; treat it like `{}`.
@@ -368,20 +409,32 @@ fn secret(
     file: Option<PathBuf>,
     env: Option<String>,
 ) -> Result<Option<String>, ConfigError> {
-    let set = [inline.is_some(), file.is_some(), env.is_some()].iter().filter(|b| **b).count();
+    let set = [inline.is_some(), file.is_some(), env.is_some()]
+        .iter()
+        .filter(|b| **b)
+        .count();
     if set > 1 {
-        return Err(invalid(field, format!("set only one of `{field}`, `{field}_file` and `{field}_env`")));
+        return Err(invalid(
+            field,
+            format!("set only one of `{field}`, `{field}_file` and `{field}_env`"),
+        ));
     }
     if let Some(v) = inline {
         return Ok(Some(v));
     }
     if let Some(f) = file {
-        let v = std::fs::read_to_string(&f)
-            .map_err(|source| ConfigError::SecretFile { field: format!("{field}_file"), file: f.clone(), source })?;
+        let v = std::fs::read_to_string(&f).map_err(|source| ConfigError::SecretFile {
+            field: format!("{field}_file"),
+            file: f.clone(),
+            source,
+        })?;
         return Ok(Some(v.trim().to_string()));
     }
     if let Some(var) = env {
-        let v = std::env::var(&var).map_err(|_| ConfigError::SecretEnv { field: format!("{field}_env"), var })?;
+        let v = std::env::var(&var).map_err(|_| ConfigError::SecretEnv {
+            field: format!("{field}_env"),
+            var,
+        })?;
         return Ok(Some(v.trim().to_string()));
     }
     Ok(None)
@@ -394,25 +447,41 @@ fn required_url(field: &str, v: Option<String>) -> Result<String, ConfigError> {
 }
 
 fn check_url(field: &str, v: &str) -> Result<(), ConfigError> {
-    let u = url::Url::parse(v).map_err(|e| invalid(field, format!("must be an http(s) URL: {e}")))?;
+    let u =
+        url::Url::parse(v).map_err(|e| invalid(field, format!("must be an http(s) URL: {e}")))?;
     if u.scheme() != "http" && u.scheme() != "https" {
-        return Err(invalid(field, format!("must use http or https; got scheme {:?}", u.scheme())));
+        return Err(invalid(
+            field,
+            format!("must use http or https; got scheme {:?}", u.scheme()),
+        ));
     }
     Ok(())
 }
 
 fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
-    let prometheus_url = raw.prometheus_url.unwrap_or_else(|| "http://localhost:9090".to_string());
+    let prometheus_url = raw
+        .prometheus_url
+        .unwrap_or_else(|| "http://localhost:9090".to_string());
     check_url("prometheus_url", &prometheus_url)?;
 
-    let mut auth = AuthConfig { bearer_tokens: raw.auth.bearer_tokens, basic: vec![] };
+    let mut auth = AuthConfig {
+        bearer_tokens: raw.auth.bearer_tokens,
+        basic: vec![],
+    };
     for (i, f) in raw.auth.bearer_token_files.into_iter().enumerate() {
         let field = format!("auth.bearer_token_files[{i}]");
-        let v = std::fs::read_to_string(&f).map_err(|source| ConfigError::SecretFile { field, file: f.clone(), source })?;
+        let v = std::fs::read_to_string(&f).map_err(|source| ConfigError::SecretFile {
+            field,
+            file: f.clone(),
+            source,
+        })?;
         auth.bearer_tokens.push(v.trim().to_string());
     }
     if let Some(i) = auth.bearer_tokens.iter().position(|t| t.is_empty()) {
-        return Err(invalid(format!("auth.bearer_tokens[{i}]"), "must not be empty"));
+        return Err(invalid(
+            format!("auth.bearer_tokens[{i}]"),
+            "must not be empty",
+        ));
     }
     for (i, b) in raw.auth.basic.into_iter().enumerate() {
         let field = format!("auth.basic[{i}].password");
@@ -428,12 +497,21 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             return Err(invalid(format!("{base}.name"), "must not be empty"));
         }
         if receivers.iter().any(|x: &ReceiverConfig| x.name == r.name) {
-            return Err(invalid(format!("{base}.name"), format!("duplicate receiver name {:?}", r.name)));
+            return Err(invalid(
+                format!("{base}.name"),
+                format!("duplicate receiver name {:?}", r.name),
+            ));
         }
-        let set = [r.slack.is_some(), r.pagerduty.is_some(), r.teams.is_some(), r.webhook.is_some(), r.log.is_some()]
-            .iter()
-            .filter(|b| **b)
-            .count();
+        let set = [
+            r.slack.is_some(),
+            r.pagerduty.is_some(),
+            r.teams.is_some(),
+            r.webhook.is_some(),
+            r.log.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
         if set != 1 {
             return Err(invalid(
                 &base,
@@ -441,27 +519,51 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             ));
         }
         let kind = if let Some(s) = r.slack {
-            let url = required_url(&format!("{base}.slack.url"), secret(&format!("{base}.slack.url"), s.url, s.url_file, s.url_env)?)?;
-            ReceiverKind::Slack { url, min_interval: s.min_interval.unwrap_or(Duration::from_secs(1)) }
+            let url = required_url(
+                &format!("{base}.slack.url"),
+                secret(&format!("{base}.slack.url"), s.url, s.url_file, s.url_env)?,
+            )?;
+            ReceiverKind::Slack {
+                url,
+                min_interval: s.min_interval.unwrap_or(Duration::from_secs(1)),
+            }
         } else if let Some(p) = r.pagerduty {
-            let url = p.url.unwrap_or_else(|| "https://events.pagerduty.com/v2/enqueue".to_string());
+            let url = p
+                .url
+                .unwrap_or_else(|| "https://events.pagerduty.com/v2/enqueue".to_string());
             check_url(&format!("{base}.pagerduty.url"), &url)?;
             let f = format!("{base}.pagerduty.routing_key");
             let routing_key = secret(&f, p.routing_key, p.routing_key_file, p.routing_key_env)?
-                .ok_or_else(|| invalid(&f, "is required (inline, `_file` or `_env`): the 32-character integration key"))?;
+                .ok_or_else(|| {
+                    invalid(
+                        &f,
+                        "is required (inline, `_file` or `_env`): the 32-character integration key",
+                    )
+                })?;
             let allowed = ["critical", "error", "warning", "info"];
             let default_severity = p.default_severity.unwrap_or_else(|| "error".to_string());
             if !allowed.contains(&default_severity.as_str()) {
-                return Err(invalid(format!("{base}.pagerduty.default_severity"), format!("must be one of {allowed:?}; got {default_severity:?}")));
+                return Err(invalid(
+                    format!("{base}.pagerduty.default_severity"),
+                    format!("must be one of {allowed:?}; got {default_severity:?}"),
+                ));
             }
-            let mut severity_map: BTreeMap<String, String> =
-                [("critical", "critical"), ("error", "error"), ("warning", "warning"), ("info", "info"), ("page", "critical")]
-                    .into_iter()
-                    .map(|(a, b)| (a.to_string(), b.to_string()))
-                    .collect();
+            let mut severity_map: BTreeMap<String, String> = [
+                ("critical", "critical"),
+                ("error", "error"),
+                ("warning", "warning"),
+                ("info", "info"),
+                ("page", "critical"),
+            ]
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
             for (k, v) in p.severity_map {
                 if !allowed.contains(&v.as_str()) {
-                    return Err(invalid(format!("{base}.pagerduty.severity_map.{k}"), format!("must be one of {allowed:?}; got {v:?}")));
+                    return Err(invalid(
+                        format!("{base}.pagerduty.severity_map.{k}"),
+                        format!("must be one of {allowed:?}; got {v:?}"),
+                    ));
                 }
                 severity_map.insert(k, v);
             }
@@ -473,30 +575,67 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
                 min_interval: p.min_interval.unwrap_or(Duration::from_millis(500)),
             }
         } else if let Some(t) = r.teams {
-            let url = required_url(&format!("{base}.teams.url"), secret(&format!("{base}.teams.url"), t.url, t.url_file, t.url_env)?)?;
-            ReceiverKind::Teams { url, min_interval: t.min_interval.unwrap_or(Duration::ZERO) }
-        } else if let Some(w) = r.webhook {
-            let url = required_url(&format!("{base}.webhook.url"), secret(&format!("{base}.webhook.url"), w.url, w.url_file, w.url_env)?)?;
-            let hmac_secret = secret(&format!("{base}.webhook.hmac_secret"), w.hmac_secret, w.hmac_secret_file, w.hmac_secret_env)?;
-            let signature_header = w.signature_header.unwrap_or_else(|| "X-Infermon-Signature".to_string());
-            if reqwest::header::HeaderName::from_bytes(signature_header.as_bytes()).is_err() {
-                return Err(invalid(format!("{base}.webhook.signature_header"), format!("is not a valid HTTP header name: {signature_header:?}")));
+            let url = required_url(
+                &format!("{base}.teams.url"),
+                secret(&format!("{base}.teams.url"), t.url, t.url_file, t.url_env)?,
+            )?;
+            ReceiverKind::Teams {
+                url,
+                min_interval: t.min_interval.unwrap_or(Duration::ZERO),
             }
-            ReceiverKind::Webhook { url, hmac_secret, signature_header }
+        } else if let Some(w) = r.webhook {
+            let url = required_url(
+                &format!("{base}.webhook.url"),
+                secret(&format!("{base}.webhook.url"), w.url, w.url_file, w.url_env)?,
+            )?;
+            let hmac_secret = secret(
+                &format!("{base}.webhook.hmac_secret"),
+                w.hmac_secret,
+                w.hmac_secret_file,
+                w.hmac_secret_env,
+            )?;
+            let signature_header = w
+                .signature_header
+                .unwrap_or_else(|| "X-Infermon-Signature".to_string());
+            if reqwest::header::HeaderName::from_bytes(signature_header.as_bytes()).is_err() {
+                return Err(invalid(
+                    format!("{base}.webhook.signature_header"),
+                    format!("is not a valid HTTP header name: {signature_header:?}"),
+                ));
+            }
+            ReceiverKind::Webhook {
+                url,
+                hmac_secret,
+                signature_header,
+            }
         } else {
             ReceiverKind::Log
         };
         receivers.push(ReceiverConfig { name: r.name, kind });
     }
     if receivers.is_empty() {
-        receivers.push(ReceiverConfig { name: "log".to_string(), kind: ReceiverKind::Log });
+        receivers.push(ReceiverConfig {
+            name: "log".to_string(),
+            kind: ReceiverKind::Log,
+        });
     }
 
-    let raw_route = raw.route.unwrap_or(RawRoute { receiver: None, matchers: vec![], continue_: false, routes: vec![] });
+    let raw_route = raw.route.unwrap_or(RawRoute {
+        receiver: None,
+        matchers: vec![],
+        continue_: false,
+        routes: vec![],
+    });
     if !raw_route.matchers.is_empty() {
-        return Err(invalid("route.matchers", "the root route matches every notification and takes no matchers"));
+        return Err(invalid(
+            "route.matchers",
+            "the root route matches every notification and takes no matchers",
+        ));
     }
-    let default_receiver = raw_route.receiver.clone().unwrap_or_else(|| receivers[0].name.clone());
+    let default_receiver = raw_route
+        .receiver
+        .clone()
+        .unwrap_or_else(|| receivers[0].name.clone());
     let route = build_route(raw_route, &default_receiver, "route", &receivers)?;
 
     let retry = RetryConfig {
@@ -516,28 +655,39 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     }
     let max_body_bytes = raw.max_body_bytes.unwrap_or(32 << 20);
     if max_body_bytes < 64 << 10 {
-        return Err(invalid("max_body_bytes", format!("must be at least 65536 (alert storms are large); got {max_body_bytes}")));
+        return Err(invalid(
+            "max_body_bytes",
+            format!("must be at least 65536 (alert storms are large); got {max_body_bytes}"),
+        ));
     }
     let queue_capacity = raw.outbox.queue_capacity.unwrap_or(65_536);
     if queue_capacity == 0 {
         return Err(invalid("outbox.queue_capacity", "must be at least 1"));
     }
     Ok(Config {
-        listen: raw.listen.unwrap_or_else(|| "0.0.0.0:9095".parse().expect("valid")),
+        listen: raw
+            .listen
+            .unwrap_or_else(|| "0.0.0.0:9095".parse().expect("valid")),
         data_dir: raw.data_dir.unwrap_or_else(|| PathBuf::from("./data")),
         prometheus_url,
         max_body_bytes,
         auth,
         dedupe_window: raw.dedupe.window.unwrap_or(Duration::from_secs(300)),
         queue_capacity,
-        retention: raw.outbox.retention.unwrap_or(Duration::from_secs(7 * 24 * 3600)),
+        retention: raw
+            .outbox
+            .retention
+            .unwrap_or(Duration::from_secs(7 * 24 * 3600)),
         max_notifications: raw.outbox.max_notifications.unwrap_or(1_000_000),
         retry,
         enrichment: EnrichmentConfig {
             enabled: raw.enrichment.enabled.unwrap_or(true),
             timeout: raw.enrichment.timeout.unwrap_or(Duration::from_secs(2)),
             grafana_url: raw.enrichment.grafana_url,
-            dashboard_uid: raw.enrichment.dashboard_uid.unwrap_or_else(|| "infermon-overview".to_string()),
+            dashboard_uid: raw
+                .enrichment
+                .dashboard_uid
+                .unwrap_or_else(|| "infermon-overview".to_string()),
             alertmanager_url: raw.enrichment.alertmanager_url,
         },
         route,
@@ -546,17 +696,35 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     })
 }
 
-fn build_route(raw: RawRoute, inherited: &str, field: &str, receivers: &[ReceiverConfig]) -> Result<Route, ConfigError> {
+fn build_route(
+    raw: RawRoute,
+    inherited: &str,
+    field: &str,
+    receivers: &[ReceiverConfig],
+) -> Result<Route, ConfigError> {
     let receiver = raw.receiver.unwrap_or_else(|| inherited.to_string());
     if !receivers.iter().any(|r| r.name == receiver) {
         let known: Vec<&str> = receivers.iter().map(|r| r.name.as_str()).collect();
-        return Err(invalid(format!("{field}.receiver"), format!("unknown receiver {receiver:?}; defined receivers: {known:?}")));
+        return Err(invalid(
+            format!("{field}.receiver"),
+            format!("unknown receiver {receiver:?}; defined receivers: {known:?}"),
+        ));
     }
     let mut routes = Vec::new();
     for (i, child) in raw.routes.into_iter().enumerate() {
-        routes.push(build_route(child, &receiver, &format!("{field}.routes[{i}]"), receivers)?);
+        routes.push(build_route(
+            child,
+            &receiver,
+            &format!("{field}.routes[{i}]"),
+            receivers,
+        )?);
     }
-    Ok(Route { receiver, matchers: raw.matchers, continue_: raw.continue_, routes })
+    Ok(Route {
+        receiver,
+        matchers: raw.matchers,
+        continue_: raw.continue_,
+        routes,
+    })
 }
 
 #[cfg(test)]
@@ -576,14 +744,19 @@ mod tests {
 
     #[test]
     fn example_config_parses() {
-        std::env::set_var("INFERMON_TEST_SLACK_URL", "https://hooks.slack.com/services/T0/B0/X");
+        std::env::set_var(
+            "INFERMON_TEST_SLACK_URL",
+            "https://hooks.slack.com/services/T0/B0/X",
+        );
         let c = Config::from_yaml_str(EXAMPLE_CONFIG, "config.example.yaml").unwrap();
         assert!(c.receivers.len() >= 4);
     }
 
     #[test]
     fn unknown_field_error_names_field_and_line() {
-        let e = Config::from_yaml_str("listen: 0.0.0.0:1\nretry:\n  max_agee: 1h\n", "x.yaml").unwrap_err().to_string();
+        let e = Config::from_yaml_str("listen: 0.0.0.0:1\nretry:\n  max_agee: 1h\n", "x.yaml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("max_agee") && e.contains("line 3"), "{e}");
     }
 
@@ -596,7 +769,9 @@ mod tests {
 
     #[test]
     fn bad_duration_error_is_specific() {
-        let e = Config::from_yaml_str("dedupe:\n  window: soon\n", "x.yaml").unwrap_err().to_string();
+        let e = Config::from_yaml_str("dedupe:\n  window: soon\n", "x.yaml")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("dedupe.window") && e.contains("\"30s\""), "{e}");
     }
 
@@ -604,16 +779,31 @@ mod tests {
     fn unknown_receiver_reference_names_the_route() {
         let y = "receivers:\n  - name: a\n    log: {}\nroute:\n  receiver: a\n  routes:\n    - receiver: b\n";
         let e = Config::from_yaml_str(y, "x.yaml").unwrap_err().to_string();
-        assert!(e.contains("route.routes[0].receiver") && e.contains("\"b\""), "{e}");
+        assert!(
+            e.contains("route.routes[0].receiver") && e.contains("\"b\""),
+            "{e}"
+        );
     }
 
     #[test]
     fn receiver_needs_exactly_one_type_and_a_url() {
-        let e = Config::from_yaml_str("receivers:\n  - name: a\n", "x").unwrap_err().to_string();
+        let e = Config::from_yaml_str("receivers:\n  - name: a\n", "x")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("exactly one"), "{e}");
-        let e = Config::from_yaml_str("receivers:\n  - name: a\n    slack: {}\n", "x").unwrap_err().to_string();
-        assert!(e.contains("receivers[0].slack.url") && e.contains("required"), "{e}");
-        let e = Config::from_yaml_str("receivers:\n  - name: a\n    slack: {url: 'file:///etc/passwd'}\n", "x").unwrap_err().to_string();
+        let e = Config::from_yaml_str("receivers:\n  - name: a\n    slack: {}\n", "x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("receivers[0].slack.url") && e.contains("required"),
+            "{e}"
+        );
+        let e = Config::from_yaml_str(
+            "receivers:\n  - name: a\n    slack: {url: 'file:///etc/passwd'}\n",
+            "x",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("http"), "{e}");
     }
 

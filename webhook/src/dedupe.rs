@@ -50,13 +50,43 @@ mod tests {
             want: Verdict,
         }
         let cases = [
-            Case { name: "never seen is new", last: None, now: 1_000, want: Verdict::New },
-            Case { name: "second replica 2 s later is a duplicate", last: Some(1_000), now: 3_000, want: Verdict::Duplicate },
-            Case { name: "just inside the window is a duplicate", last: Some(0), now: 299_999, want: Verdict::Duplicate },
-            Case { name: "at the window edge it is a reminder", last: Some(0), now: 300_000, want: Verdict::Reminder },
-            Case { name: "after repeat_interval (4h) it is a reminder", last: Some(0), now: 4 * 3_600_000, want: Verdict::Reminder },
+            Case {
+                name: "never seen is new",
+                last: None,
+                now: 1_000,
+                want: Verdict::New,
+            },
+            Case {
+                name: "second replica 2 s later is a duplicate",
+                last: Some(1_000),
+                now: 3_000,
+                want: Verdict::Duplicate,
+            },
+            Case {
+                name: "just inside the window is a duplicate",
+                last: Some(0),
+                now: 299_999,
+                want: Verdict::Duplicate,
+            },
+            Case {
+                name: "at the window edge it is a reminder",
+                last: Some(0),
+                now: 300_000,
+                want: Verdict::Reminder,
+            },
+            Case {
+                name: "after repeat_interval (4h) it is a reminder",
+                last: Some(0),
+                now: 4 * 3_600_000,
+                want: Verdict::Reminder,
+            },
             // The wall clock stepped back: never page twice for that.
-            Case { name: "clock stepped back is a duplicate", last: Some(10_000), now: 5_000, want: Verdict::Duplicate },
+            Case {
+                name: "clock stepped back is a duplicate",
+                last: Some(10_000),
+                now: 5_000,
+                want: Verdict::Duplicate,
+            },
         ];
         for c in cases {
             assert_eq!(decide(c.last, c.now, W), c.want, "{}", c.name);

@@ -73,7 +73,9 @@ impl Figure {
         }
         match self {
             Figure::QueueDepth | Figure::RunningRequests => format!("{v:.0}"),
-            Figure::KvCacheUsage | Figure::ErrorRatio | Figure::SloBudgetRemaining => format!("{:.1}%", v * 100.0),
+            Figure::KvCacheUsage | Figure::ErrorRatio | Figure::SloBudgetRemaining => {
+                format!("{:.1}%", v * 100.0)
+            }
             Figure::TtftP95 | Figure::TtftP95HourAgo | Figure::InterTokenP95 => {
                 if v < 1.0 {
                     format!("{:.0} ms", v * 1000.0)
@@ -172,7 +174,10 @@ pub fn context_request(n: &Notification) -> ContextRequest {
             namespaces.insert(ns.clone());
         }
     }
-    ContextRequest { models: models.into_iter().take(MAX_MODELS).collect(), namespaces: namespaces.into_iter().collect() }
+    ContextRequest {
+        models: models.into_iter().take(MAX_MODELS).collect(),
+        namespaces: namespaces.into_iter().collect(),
+    }
 }
 
 /// Fetches context and builds links for notifications.
@@ -184,8 +189,16 @@ pub struct Enricher {
 }
 
 impl Enricher {
-    pub fn new(source: Option<Arc<dyn ContextSource>>, cfg: EnrichmentConfig, metrics: Arc<Metrics>) -> Enricher {
-        Enricher { source, cfg, metrics }
+    pub fn new(
+        source: Option<Arc<dyn ContextSource>>,
+        cfg: EnrichmentConfig,
+        metrics: Arc<Metrics>,
+    ) -> Enricher {
+        Enricher {
+            source,
+            cfg,
+            metrics,
+        }
     }
 
     /// Never fails and never takes longer than the configured timeout (plus scheduling).
@@ -207,21 +220,41 @@ impl Enricher {
             return base(ContextStatus::NoModels, None);
         }
         let Some(source) = &self.source else {
-            self.metrics.enrichment_failures.get_or_create(&ReasonLabel { reason: "not_configured" }).inc();
-            return base(ContextStatus::Unavailable, Some("Model context unavailable: no Prometheus client configured.".into()));
+            self.metrics
+                .enrichment_failures
+                .get_or_create(&ReasonLabel {
+                    reason: "not_configured",
+                })
+                .inc();
+            return base(
+                ContextStatus::Unavailable,
+                Some("Model context unavailable: no Prometheus client configured.".into()),
+            );
         };
         let started = Instant::now();
         let result = tokio::time::timeout(self.cfg.timeout, source.fetch(&req)).await;
-        self.metrics.enrichment_seconds.observe(started.elapsed().as_secs_f64());
+        self.metrics
+            .enrichment_seconds
+            .observe(started.elapsed().as_secs_f64());
         match result {
             Ok(Ok(f)) => {
                 self.metrics.promql_queries.inc_by(u64::from(f.queries));
                 let models = req
                     .models
                     .iter()
-                    .map(|m| ModelContext { model: m.clone(), figures: f.values.get(m).cloned().unwrap_or_default() })
+                    .map(|m| ModelContext {
+                        model: m.clone(),
+                        figures: f.values.get(m).cloned().unwrap_or_default(),
+                    })
                     .collect();
-                Context { status: ContextStatus::Ok, note: None, models, namespaces: req.namespaces, links, promql_queries: f.queries }
+                Context {
+                    status: ContextStatus::Ok,
+                    note: None,
+                    models,
+                    namespaces: req.namespaces,
+                    links,
+                    promql_queries: f.queries,
+                }
             }
             Ok(Err(e)) => {
                 let reason = match e {
@@ -229,16 +262,28 @@ impl Enricher {
                     EnrichError::Query(_) => "query_error",
                     EnrichError::NotConfigured(_) => "not_configured",
                 };
-                self.metrics.enrichment_failures.get_or_create(&ReasonLabel { reason }).inc();
+                self.metrics
+                    .enrichment_failures
+                    .get_or_create(&ReasonLabel { reason })
+                    .inc();
                 tracing::warn!(error = %e, "Enrichment failed; delivering without model context.");
-                base(ContextStatus::Unavailable, Some(format!("Model context unavailable: {e}.")))
+                base(
+                    ContextStatus::Unavailable,
+                    Some(format!("Model context unavailable: {e}.")),
+                )
             }
             Err(_) => {
-                self.metrics.enrichment_failures.get_or_create(&ReasonLabel { reason: "timeout" }).inc();
+                self.metrics
+                    .enrichment_failures
+                    .get_or_create(&ReasonLabel { reason: "timeout" })
+                    .inc();
                 tracing::warn!(timeout = ?self.cfg.timeout, "Enrichment timed out; delivering without model context.");
                 base(
                     ContextStatus::Unavailable,
-                    Some(format!("Model context unavailable: Prometheus did not answer within {}.", humantime::format_duration(self.cfg.timeout))),
+                    Some(format!(
+                        "Model context unavailable: Prometheus did not answer within {}.",
+                        humantime::format_duration(self.cfg.timeout)
+                    )),
                 )
             }
         }
@@ -266,34 +311,69 @@ fn matcher_value(v: &str) -> String {
 }
 
 /// Grafana dashboard link (model variable, ±1 h around the first `startsAt`), runbook and Alertmanager silence link.
-pub fn links(n: &Notification, cfg: &EnrichmentConfig, model: Option<&str>, now: OffsetDateTime) -> Links {
+pub fn links(
+    n: &Notification,
+    cfg: &EnrichmentConfig,
+    model: Option<&str>,
+    now: OffsetDateTime,
+) -> Links {
     let dashboard = cfg.grafana_url.as_ref().and_then(|g| {
         let start = n.earliest_start().unwrap_or(now);
         let from = (start - Duration::from_secs(3600)).unix_timestamp() * 1000;
-        let to = (start + Duration::from_secs(3600)).min(now.max(start)).unix_timestamp() * 1000;
+        let to = (start + Duration::from_secs(3600))
+            .min(now.max(start))
+            .unix_timestamp()
+            * 1000;
         let to = to.max(from + 1);
         let mut u = url::Url::parse(g).ok()?;
-        u.path_segments_mut().ok()?.pop_if_empty().push("d").push(&cfg.dashboard_uid);
+        u.path_segments_mut()
+            .ok()?
+            .pop_if_empty()
+            .push("d")
+            .push(&cfg.dashboard_uid);
         {
             let mut q = u.query_pairs_mut();
             if let Some(m) = model {
                 q.append_pair("var-model", m);
             }
-            q.append_pair("from", &from.to_string()).append_pair("to", &to.to_string());
+            q.append_pair("from", &from.to_string())
+                .append_pair("to", &to.to_string());
         }
         Some(u.to_string())
     });
-    let runbook = n.annotation("runbook_url").or_else(|| n.annotation("runbook")).and_then(safe_link);
-    let am = if n.external_url.is_empty() { cfg.alertmanager_url.clone() } else { Some(n.external_url.clone()) };
+    let runbook = n
+        .annotation("runbook_url")
+        .or_else(|| n.annotation("runbook"))
+        .and_then(safe_link);
+    let am = if n.external_url.is_empty() {
+        cfg.alertmanager_url.clone()
+    } else {
+        Some(n.external_url.clone())
+    };
     let silence = am.and_then(|base| {
         let base = safe_link(&base)?;
-        let labels = if n.group_labels.is_empty() { &n.common_labels } else { &n.group_labels };
-        let filter: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", matcher_value(v))).collect();
+        let labels = if n.group_labels.is_empty() {
+            &n.common_labels
+        } else {
+            &n.group_labels
+        };
+        let filter: Vec<String> = labels
+            .iter()
+            .map(|(k, v)| format!("{k}=\"{}\"", matcher_value(v)))
+            .collect();
         let filter = format!("{{{}}}", filter.join(","));
         let encoded: String = url::form_urlencoded::byte_serialize(filter.as_bytes()).collect();
-        Some(format!("{}/#/silences/new?filter={}", base.trim_end_matches('/'), encoded))
+        Some(format!(
+            "{}/#/silences/new?filter={}",
+            base.trim_end_matches('/'),
+            encoded
+        ))
     });
-    Links { dashboard, runbook, silence }
+    Links {
+        dashboard,
+        runbook,
+        silence,
+    }
 }
 
 #[cfg(test)]
@@ -330,11 +410,18 @@ mod tests {
 
     struct Counting;
     impl ContextSource for Counting {
-        fn fetch<'a>(&'a self, req: &'a ContextRequest) -> BoxFuture<'a, Result<Fetched, EnrichError>> {
+        fn fetch<'a>(
+            &'a self,
+            req: &'a ContextRequest,
+        ) -> BoxFuture<'a, Result<Fetched, EnrichError>> {
             Box::pin(async move {
-                let mut f = Fetched { queries: Figure::ALL.len() as u32, ..Default::default() };
+                let mut f = Fetched {
+                    queries: Figure::ALL.len() as u32,
+                    ..Default::default()
+                };
                 for m in &req.models {
-                    f.values.insert(m.clone(), [(Figure::QueueDepth, 3.0)].into_iter().collect());
+                    f.values
+                        .insert(m.clone(), [(Figure::QueueDepth, 3.0)].into_iter().collect());
                 }
                 Ok(f)
             })
@@ -343,7 +430,10 @@ mod tests {
 
     struct Hanging;
     impl ContextSource for Hanging {
-        fn fetch<'a>(&'a self, _: &'a ContextRequest) -> BoxFuture<'a, Result<Fetched, EnrichError>> {
+        fn fetch<'a>(
+            &'a self,
+            _: &'a ContextRequest,
+        ) -> BoxFuture<'a, Result<Fetched, EnrichError>> {
             Box::pin(futures::future::pending())
         }
     }
@@ -356,13 +446,21 @@ mod tests {
         assert_eq!(r.namespaces, ["ml"]);
         let many: Vec<String> = (0..200).map(|i| format!("m{i:03}")).collect();
         let refs: Vec<&str> = many.iter().map(String::as_str).collect();
-        assert_eq!(context_request(&notification(&refs)).models.len(), MAX_MODELS);
+        assert_eq!(
+            context_request(&notification(&refs)).models.len(),
+            MAX_MODELS
+        );
     }
 
     #[test]
     fn links_point_at_dashboard_runbook_and_silence() {
         let n = notification(&["llama"]);
-        let l = links(&n, &cfg(), Some("llama"), OffsetDateTime::from_unix_timestamp(1_714_560_000 + 600).unwrap());
+        let l = links(
+            &n,
+            &cfg(),
+            Some("llama"),
+            OffsetDateTime::from_unix_timestamp(1_714_560_000 + 600).unwrap(),
+        );
         let d = l.dashboard.unwrap();
         assert!(d.starts_with("https://grafana.example/d/infermon-overview?var-model=llama&from=1714554000000&to=1714560600000"), "{d}");
         assert_eq!(l.runbook.as_deref(), Some("https://runbooks.example/kv"));
@@ -394,9 +492,14 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn slow_prometheus_means_no_context_after_the_timeout() {
         let e = Enricher::new(Some(Arc::new(Hanging)), cfg(), Arc::new(Metrics::new()));
-        let c = e.enrich(&notification(&["m"]), OffsetDateTime::now_utc()).await;
+        let c = e
+            .enrich(&notification(&["m"]), OffsetDateTime::now_utc())
+            .await;
         assert_eq!(c.status, ContextStatus::Unavailable);
         assert!(c.note.unwrap().contains("did not answer within 200ms"));
-        assert!(c.links.runbook.is_some(), "links survive a Prometheus outage");
+        assert!(
+            c.links.runbook.is_some(),
+            "links survive a Prometheus outage"
+        );
     }
 }

@@ -87,7 +87,9 @@ impl AppState {
         match &self.inner.source {
             None => serde_json::json!("not_configured"),
             Some(s) => {
-                let ok = tokio::time::timeout(Duration::from_secs(1), s.reachable()).await.unwrap_or(false);
+                let ok = tokio::time::timeout(Duration::from_secs(1), s.reachable())
+                    .await
+                    .unwrap_or(false);
                 serde_json::json!(if ok { "reachable" } else { "unreachable" })
             }
         }
@@ -131,11 +133,27 @@ impl Service {
             metrics.clone(),
         );
         let checkpoint_stop = Arc::new(AtomicBool::new(false));
-        let checkpoint_thread = outbox::writer::spawn_checkpointer(config.data_dir.clone(), checkpoint_stop.clone());
+        let checkpoint_thread =
+            outbox::writer::spawn_checkpointer(config.data_dir.clone(), checkpoint_stop.clone());
         let client = notify::http_client(config.retry.request_timeout);
-        let notifiers: HashMap<_, _> = config.receivers.iter().map(|r| (r.name.clone(), notify::build(r, client.clone()))).collect();
-        let enricher = Enricher::new(opts.context_source.clone(), config.enrichment.clone(), metrics.clone());
-        let worker = Arc::new(Worker::new(config.data_dir.clone(), writer.clone(), notifiers, enricher, config.retry, metrics.clone()));
+        let notifiers: HashMap<_, _> = config
+            .receivers
+            .iter()
+            .map(|r| (r.name.clone(), notify::build(r, client.clone())))
+            .collect();
+        let enricher = Enricher::new(
+            opts.context_source.clone(),
+            config.enrichment.clone(),
+            metrics.clone(),
+        );
+        let worker = Arc::new(Worker::new(
+            config.data_dir.clone(),
+            writer.clone(),
+            notifiers,
+            enricher,
+            config.retry,
+            metrics.clone(),
+        ));
         let state = AppState {
             inner: Arc::new(Inner {
                 auth: Auth::new(&config.auth),
@@ -147,7 +165,13 @@ impl Service {
             }),
         };
         let worker = (!opts.disable_delivery).then_some(worker);
-        Service { state, worker, writer_thread, checkpoint_stop, checkpoint_thread }
+        Service {
+            state,
+            worker,
+            writer_thread,
+            checkpoint_stop,
+            checkpoint_thread,
+        }
     }
 
     pub fn state(&self) -> AppState {
@@ -156,9 +180,16 @@ impl Service {
 
     /// Serves until `shutdown` resolves, then: stop accepting (503 for late requests), finish in-flight HTTP
     /// requests, let in-flight deliveries finish within [`SHUTDOWN_DRAIN`], and close the outbox.
-    pub async fn serve(self, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let worker = self.worker.clone().map(|w| tokio::spawn(w.run(stop_rx, SHUTDOWN_DRAIN)));
+        let worker = self
+            .worker
+            .clone()
+            .map(|w| tokio::spawn(w.run(stop_rx, SHUTDOWN_DRAIN)));
         let state = self.state.clone();
         let result = axum::serve(listener, router(self.state.clone()))
             .with_graceful_shutdown(async move {
@@ -228,7 +259,10 @@ impl Args {
             c.data_dir = d.clone();
         }
         if let Some(u) = &self.prometheus_url {
-            url::Url::parse(u).map_err(|e| ConfigError::Invalid { field: "--prometheus-url".into(), message: e.to_string() })?;
+            url::Url::parse(u).map_err(|e| ConfigError::Invalid {
+                field: "--prometheus-url".into(),
+                message: e.to_string(),
+            })?;
             c.prometheus_url = u.clone();
         }
         Ok(c)
@@ -237,8 +271,11 @@ impl Args {
 
 /// Initialises tracing (RUST_LOG filters; default `info`).
 pub fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => b.json().try_init(),
         LogFormat::Text => b.try_init(),
@@ -251,30 +288,62 @@ pub enum RunError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: std::io::Error },
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("server error: {0}")]
     Serve(std::io::Error),
 }
 
 /// Prints what the service is using (to stderr, no secrets).
 pub fn print_banner(c: &Config) {
-    eprintln!("infermon-webhook {} using {}:", env!("CARGO_PKG_VERSION"), c.source);
+    eprintln!(
+        "infermon-webhook {} using {}:",
+        env!("CARGO_PKG_VERSION"),
+        c.source
+    );
     eprintln!("  listen:          {}", c.listen);
     eprintln!("  data dir:        {}", c.data_dir.display());
     eprintln!("  prometheus:      {}", c.prometheus_url);
     eprintln!("  receivers:       {:?}", c.receivers);
-    eprintln!("  auth:            {}", if c.auth.bearer_tokens.is_empty() && c.auth.basic.is_empty() { "none (set auth: in the config)" } else { "required" });
-    eprintln!("  max body:        {} bytes; dedupe window {}", c.max_body_bytes, humantime::format_duration(c.dedupe_window));
+    eprintln!(
+        "  auth:            {}",
+        if c.auth.bearer_tokens.is_empty() && c.auth.basic.is_empty() {
+            "none (set auth: in the config)"
+        } else {
+            "required"
+        }
+    );
+    eprintln!(
+        "  max body:        {} bytes; dedupe window {}",
+        c.max_body_bytes,
+        humantime::format_duration(c.dedupe_window)
+    );
 }
 
 /// The whole program: banner, start, serve until SIGINT/SIGTERM, drain, exit.
 pub async fn run(config: Config) -> Result<(), RunError> {
     print_banner(&config);
     let source = prom_context::source_for(&config);
-    let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|source| RunError::Listen { addr: config.listen, source })?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| RunError::Listen {
+            addr: config.listen,
+            source,
+        })?;
     tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "Listening.");
-    let service = Service::start(config, StartOptions { context_source: source, ..Default::default() });
-    service.serve(listener, shutdown_signal()).await.map_err(RunError::Serve)
+    let service = Service::start(
+        config,
+        StartOptions {
+            context_source: source,
+            ..Default::default()
+        },
+    );
+    service
+        .serve(listener, shutdown_signal())
+        .await
+        .map_err(RunError::Serve)
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -3,7 +3,11 @@
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(name = "infermon-webhook", version, about = "Alertmanager webhook receiver for LLM-inference alerts")]
+#[command(
+    name = "infermon-webhook",
+    version,
+    about = "Alertmanager webhook receiver for LLM-inference alerts"
+)]
 struct Cli {
     #[command(flatten)]
     args: infermon_webhook::Args,

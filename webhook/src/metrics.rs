@@ -55,27 +55,71 @@ impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("infermon_webhook");
         let received = Family::<ResultLabel, Counter>::default();
-        registry.register("notifications_received", "Notifications received, by result", received.clone());
+        registry.register(
+            "notifications_received",
+            "Notifications received, by result",
+            received.clone(),
+        );
         let duplicates = Counter::default();
-        registry.register("duplicates", "Notifications dropped as HA duplicates (answered 200)", duplicates.clone());
+        registry.register(
+            "duplicates",
+            "Notifications dropped as HA duplicates (answered 200)",
+            duplicates.clone(),
+        );
         let accept_seconds = Histogram::new(exponential_buckets(0.0002, 2.0, 16));
-        registry.register("accept_duration_seconds", "Time from request to durable answer", accept_seconds.clone());
+        registry.register(
+            "accept_duration_seconds",
+            "Time from request to durable answer",
+            accept_seconds.clone(),
+        );
         let commit_batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 11));
-        registry.register("outbox_commit_batch_size", "Operations per outbox transaction (group commit)", commit_batch_size.clone());
+        registry.register(
+            "outbox_commit_batch_size",
+            "Operations per outbox transaction (group commit)",
+            commit_batch_size.clone(),
+        );
         let enrichment_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 14));
-        registry.register("enrichment_duration_seconds", "Time spent fetching model context", enrichment_seconds.clone());
+        registry.register(
+            "enrichment_duration_seconds",
+            "Time spent fetching model context",
+            enrichment_seconds.clone(),
+        );
         let enrichment_failures = Family::<ReasonLabel, Counter>::default();
-        registry.register("enrichment_failures", "Enrichments that delivered without context, by reason", enrichment_failures.clone());
+        registry.register(
+            "enrichment_failures",
+            "Enrichments that delivered without context, by reason",
+            enrichment_failures.clone(),
+        );
         let promql_queries = Counter::default();
-        registry.register("promql_queries", "PromQL queries issued for enrichment", promql_queries.clone());
+        registry.register(
+            "promql_queries",
+            "PromQL queries issued for enrichment",
+            promql_queries.clone(),
+        );
         let deliveries = Family::<DeliveryLabels, Counter>::default();
-        registry.register("deliveries", "Delivery attempts by receiver, outcome and failure reason", deliveries.clone());
+        registry.register(
+            "deliveries",
+            "Delivery attempts by receiver, outcome and failure reason",
+            deliveries.clone(),
+        );
         let outbox_pending = Gauge::default();
-        registry.register("outbox_pending", "Deliveries waiting in the outbox", outbox_pending.clone());
+        registry.register(
+            "outbox_pending",
+            "Deliveries waiting in the outbox",
+            outbox_pending.clone(),
+        );
         let outbox_dead = Gauge::default();
-        registry.register("outbox_dead", "Deliveries marked dead (kept until retention)", outbox_dead.clone());
+        registry.register(
+            "outbox_dead",
+            "Deliveries marked dead (kept until retention)",
+            outbox_dead.clone(),
+        );
         let outbox_oldest_pending_seconds = Gauge::<f64, AtomicU64>::default();
-        registry.register("outbox_oldest_pending_age_seconds", "Age of the oldest pending delivery", outbox_oldest_pending_seconds.clone());
+        registry.register(
+            "outbox_oldest_pending_age_seconds",
+            "Age of the oldest pending delivery",
+            outbox_oldest_pending_seconds.clone(),
+        );
         Metrics {
             registry,
             received,
@@ -99,7 +143,8 @@ impl Metrics {
     /// Text exposition.
     pub fn encode(&self) -> String {
         let mut s = String::new();
-        prometheus_client::encoding::text::encode(&mut s, &self.registry).expect("writing to a String cannot fail");
+        prometheus_client::encoding::text::encode(&mut s, &self.registry)
+            .expect("writing to a String cannot fail");
         s
     }
 }

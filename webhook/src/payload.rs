@@ -38,7 +38,11 @@ pub enum PayloadError {
     #[error("field `status` must be \"firing\" or \"resolved\"; got {0:?}")]
     Status(String),
     #[error("field `alerts[{index}].{field}` must be an RFC 3339 time such as \"2024-05-01T10:00:00Z\"; got {value:?}")]
-    Time { index: usize, field: &'static str, value: String },
+    Time {
+        index: usize,
+        field: &'static str,
+        value: String,
+    },
 }
 
 /// Firing or resolved, for a whole group or one alert.
@@ -102,7 +106,11 @@ struct RawNotification {
     group_labels: Labels,
     #[serde(rename = "commonLabels", default, deserialize_with = "null_default")]
     common_labels: Labels,
-    #[serde(rename = "commonAnnotations", default, deserialize_with = "null_default")]
+    #[serde(
+        rename = "commonAnnotations",
+        default,
+        deserialize_with = "null_default"
+    )]
     common_annotations: Labels,
     #[serde(rename = "externalURL", default, deserialize_with = "null_default")]
     external_url: String,
@@ -172,7 +180,10 @@ pub fn parse(body: &[u8]) -> Result<Notification, PayloadError> {
         if inner.is_syntax() || inner.is_eof() || path == "." {
             PayloadError::Syntax(inner.to_string())
         } else {
-            PayloadError::Field { path, message: inner.to_string() }
+            PayloadError::Field {
+                path,
+                message: inner.to_string(),
+            }
         }
     })?;
     de.end().map_err(|e| PayloadError::Syntax(e.to_string()))?;
@@ -194,7 +205,10 @@ fn validate(raw: RawNotification) -> Result<Notification, PayloadError> {
         // Very old payloads have no per-alert status; the group status is the best evidence then.
         let status = match a.status.as_deref() {
             None | Some("") => group_status.unwrap_or(Status::Firing),
-            Some(s) => Status::parse(s).ok_or_else(|| PayloadError::AlertStatus { index, value: s.to_string() })?,
+            Some(s) => Status::parse(s).ok_or_else(|| PayloadError::AlertStatus {
+                index,
+                value: s.to_string(),
+            })?,
         };
         let starts_at = parse_time(index, "startsAt", a.starts_at.as_deref())?;
         let ends_at = parse_time(index, "endsAt", a.ends_at.as_deref())?;
@@ -239,9 +253,19 @@ fn validate(raw: RawNotification) -> Result<Notification, PayloadError> {
     })
 }
 
-fn parse_time(index: usize, field: &'static str, value: Option<&str>) -> Result<Option<OffsetDateTime>, PayloadError> {
-    let Some(v) = value.filter(|v| !v.is_empty()) else { return Ok(None) };
-    let t = OffsetDateTime::parse(v, &Rfc3339).map_err(|_| PayloadError::Time { index, field, value: v.to_string() })?;
+fn parse_time(
+    index: usize,
+    field: &'static str,
+    value: Option<&str>,
+) -> Result<Option<OffsetDateTime>, PayloadError> {
+    let Some(v) = value.filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let t = OffsetDateTime::parse(v, &Rfc3339).map_err(|_| PayloadError::Time {
+        index,
+        field,
+        value: v.to_string(),
+    })?;
     // Go's zero time.Time: Alertmanager's way of saying "not ended".
     Ok(if t.year() <= 1 { None } else { Some(t) })
 }
@@ -260,7 +284,10 @@ fn label_fingerprint(labels: &Labels) -> String {
 
 /// `{}:{alertname="X"}`, the shape Alertmanager uses for a top-level route, for payloads without `groupKey`.
 fn synthetic_group_key(group_labels: &Labels) -> String {
-    let inner: Vec<String> = group_labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    let inner: Vec<String> = group_labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v:?}"))
+        .collect();
     format!("{{}}:{{{}}}", inner.join(","))
 }
 
@@ -268,7 +295,11 @@ impl Notification {
     /// The dedupe identity: `groupKey`, the sorted set of (fingerprint, status) and `notification_reason`.
     /// `externalURL` and `startsAt` are left out because they differ between HA replicas (alert-webhook.md §2.5).
     pub fn content_key(&self) -> [u8; 32] {
-        let mut pairs: Vec<(&str, Status)> = self.alerts.iter().map(|a| (a.fingerprint.as_str(), a.status)).collect();
+        let mut pairs: Vec<(&str, Status)> = self
+            .alerts
+            .iter()
+            .map(|a| (a.fingerprint.as_str(), a.status))
+            .collect();
         pairs.sort();
         pairs.dedup();
         let mut h = Sha256::new();
@@ -291,7 +322,10 @@ impl Notification {
 
     /// Number of firing alerts included in this snapshot.
     pub fn firing_count(&self) -> usize {
-        self.alerts.iter().filter(|a| a.status == Status::Firing).count()
+        self.alerts
+            .iter()
+            .filter(|a| a.status == Status::Firing)
+            .count()
     }
 
     /// A label value shared by the group, falling back to the first alert that has it.
@@ -321,7 +355,9 @@ mod tests {
     use super::*;
 
     fn fixture(name: &str) -> Vec<u8> {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures").join(name);
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/fixtures")
+            .join(name);
         std::fs::read(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
     }
 
@@ -335,7 +371,10 @@ mod tests {
         assert_eq!(n.alerts[0].fingerprint, "72a2002704e27a2e");
         assert_eq!(n.alerts[0].ends_at, None, "zero endsAt means not ended");
         assert_eq!(n.alerts[0].starts_at.unwrap().offset().whole_hours(), 8);
-        assert!(n.alerts[0].generator_url.contains("&g0.tab=1"), "\\u0026 decoded");
+        assert!(
+            n.alerts[0].generator_url.contains("&g0.tab=1"),
+            "\\u0026 decoded"
+        );
     }
 
     #[test]
@@ -343,13 +382,20 @@ mod tests {
         let n = parse(&fixture("alertmanager-resolved-alertmanager-bot.json")).unwrap();
         assert_eq!(n.status, Status::Resolved);
         assert_eq!(n.truncated_alerts, 0);
-        assert_eq!(n.alerts[0].fingerprint.len(), 16, "synthetic fingerprint from labels");
+        assert_eq!(
+            n.alerts[0].fingerprint.len(),
+            16,
+            "synthetic fingerprint from labels"
+        );
         assert!(n.alerts[0].ends_at.is_some());
     }
 
     #[test]
     fn parses_legacy_payload_without_alert_status() {
-        let n = parse(&fixture("alertmanager-firing-legacy-prometheus-msteams.json")).unwrap();
+        let n = parse(&fixture(
+            "alertmanager-firing-legacy-prometheus-msteams.json",
+        ))
+        .unwrap();
         assert_eq!(n.alerts[0].status, Status::Firing);
         assert_eq!(n.alerts[0].generator_url, "");
     }
@@ -381,8 +427,14 @@ mod tests {
 
     #[test]
     fn rejects_other_versions_and_missing_version() {
-        assert_eq!(parse(br#"{"version":"1","alerts":[]}"#).unwrap_err(), PayloadError::Version("1".into()));
-        assert_eq!(parse(br#"{"alerts":[]}"#).unwrap_err(), PayloadError::MissingVersion);
+        assert_eq!(
+            parse(br#"{"version":"1","alerts":[]}"#).unwrap_err(),
+            PayloadError::Version("1".into())
+        );
+        assert_eq!(
+            parse(br#"{"alerts":[]}"#).unwrap_err(),
+            PayloadError::MissingVersion
+        );
     }
 
     #[test]
@@ -405,11 +457,22 @@ mod tests {
     #[test]
     fn rejects_deep_nesting_and_trailing_garbage_without_panicking() {
         // Unknown keys are skipped without recursion, so deep nesting there cannot overflow the stack.
-        let deep = format!("{{\"version\":\"4\",\"x\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        let deep = format!(
+            "{{\"version\":\"4\",\"x\":{}{}}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
         assert!(parse(deep.as_bytes()).is_ok());
-        let deep = format!("{{\"version\":\"4\",\"alerts\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        let deep = format!(
+            "{{\"version\":\"4\",\"alerts\":{}{}}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
         assert!(parse(deep.as_bytes()).is_err());
-        assert!(matches!(parse(br#"{"version":"4"} {}"#), Err(PayloadError::Syntax(_))));
+        assert!(matches!(
+            parse(br#"{"version":"4"} {}"#),
+            Err(PayloadError::Syntax(_))
+        ));
         assert_eq!(parse(b"  \n").unwrap_err(), PayloadError::Empty);
     }
 

@@ -57,7 +57,9 @@ pub enum MatcherError {
 impl Matcher {
     pub fn parse(input: &str) -> Result<Matcher, MatcherError> {
         let s = input.trim();
-        let pos = s.find(['=', '!']).ok_or_else(|| MatcherError::NoOperator(input.to_string()))?;
+        let pos = s
+            .find(['=', '!'])
+            .ok_or_else(|| MatcherError::NoOperator(input.to_string()))?;
         let name = s[..pos].trim();
         let rest = &s[pos..];
         let (op, rest) = if let Some(r) = rest.strip_prefix("=~") {
@@ -76,19 +78,28 @@ impl Matcher {
         }
         let rest = rest.trim();
         let value = if rest.starts_with('"') {
-            serde_json::from_str::<String>(rest)
-                .map_err(|e| MatcherError::BadValue { input: input.to_string(), reason: e.to_string() })?
+            serde_json::from_str::<String>(rest).map_err(|e| MatcherError::BadValue {
+                input: input.to_string(),
+                reason: e.to_string(),
+            })?
         } else {
             rest.to_string()
         };
         let regex = match op {
-            MatchOp::Re | MatchOp::NotRe => Some(
-                Regex::new(&format!("^(?:{value})$"))
-                    .map_err(|e| MatcherError::BadRegex { input: input.to_string(), reason: e.to_string() })?,
-            ),
+            MatchOp::Re | MatchOp::NotRe => Some(Regex::new(&format!("^(?:{value})$")).map_err(
+                |e| MatcherError::BadRegex {
+                    input: input.to_string(),
+                    reason: e.to_string(),
+                },
+            )?),
             _ => None,
         };
-        Ok(Matcher { name: name.to_string(), op, value, regex })
+        Ok(Matcher {
+            name: name.to_string(),
+            op,
+            value,
+            regex,
+        })
     }
 
     /// A missing label counts as the empty string, as in Alertmanager.
@@ -155,13 +166,19 @@ mod tests {
     use super::*;
 
     fn labels(pairs: &[(&str, &str)]) -> Labels {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     fn route(receiver: &str, matchers: &[&str], cont: bool, routes: Vec<Route>) -> Route {
         Route {
             receiver: receiver.into(),
-            matchers: matchers.iter().map(|m| Matcher::parse(m).unwrap()).collect(),
+            matchers: matchers
+                .iter()
+                .map(|m| Matcher::parse(m).unwrap())
+                .collect(),
             continue_: cont,
             routes,
         }
@@ -179,9 +196,18 @@ mod tests {
             let m = Matcher::parse(input).unwrap();
             assert_eq!((m.op, m.value.as_str()), (op, value), "{input}");
         }
-        assert!(matches!(Matcher::parse("severity"), Err(MatcherError::NoOperator(_))));
-        assert!(matches!(Matcher::parse("=x"), Err(MatcherError::EmptyName(_))));
-        assert!(matches!(Matcher::parse("a=~\"(\""), Err(MatcherError::BadRegex { .. })));
+        assert!(matches!(
+            Matcher::parse("severity"),
+            Err(MatcherError::NoOperator(_))
+        ));
+        assert!(matches!(
+            Matcher::parse("=x"),
+            Err(MatcherError::EmptyName(_))
+        ));
+        assert!(matches!(
+            Matcher::parse("a=~\"(\""),
+            Err(MatcherError::BadRegex { .. })
+        ));
     }
 
     #[test]
@@ -190,7 +216,9 @@ mod tests {
         assert!(m.matches(&labels(&[("model", "llama")])));
         assert!(!m.matches(&labels(&[("model", "llama-3")])));
         assert!(Matcher::parse("team=\"\"").unwrap().matches(&labels(&[])));
-        assert!(Matcher::parse("team!~\"ml\"").unwrap().matches(&labels(&[])));
+        assert!(Matcher::parse("team!~\"ml\"")
+            .unwrap()
+            .matches(&labels(&[])));
     }
 
     #[test]
@@ -205,16 +233,35 @@ mod tests {
                 route("never", &["team=~\"m.*\""], false, vec![]),
             ],
         );
-        assert_eq!(tree.receivers_for(&labels(&[("severity", "critical"), ("team", "ml")])), ["pager", "slack"]);
-        assert_eq!(tree.receivers_for(&labels(&[("severity", "critical")])), ["pager"]);
+        assert_eq!(
+            tree.receivers_for(&labels(&[("severity", "critical"), ("team", "ml")])),
+            ["pager", "slack"]
+        );
+        assert_eq!(
+            tree.receivers_for(&labels(&[("severity", "critical")])),
+            ["pager"]
+        );
         assert_eq!(tree.receivers_for(&labels(&[("team", "mx")])), ["never"]);
         assert_eq!(tree.receivers_for(&labels(&[])), ["default"]);
     }
 
     #[test]
     fn nested_routes_fall_back_to_the_parent_receiver() {
-        let tree = route("root", &[], false, vec![route("inference", &["model!=\"\""], false, vec![route("big", &["model=\"70b\""], false, vec![])])]);
-        assert_eq!(tree.receivers_for(&labels(&[("model", "7b")])), ["inference"]);
+        let tree = route(
+            "root",
+            &[],
+            false,
+            vec![route(
+                "inference",
+                &["model!=\"\""],
+                false,
+                vec![route("big", &["model=\"70b\""], false, vec![])],
+            )],
+        );
+        assert_eq!(
+            tree.receivers_for(&labels(&[("model", "7b")])),
+            ["inference"]
+        );
         assert_eq!(tree.receivers_for(&labels(&[("model", "70b")])), ["big"]);
     }
 }

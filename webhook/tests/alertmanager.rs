@@ -35,11 +35,19 @@ receivers:
 }
 
 async fn start_am(builder: infermon_testkit::AlertmanagerBuilder) -> Alertmanager {
-    tokio::task::spawn_blocking(move || builder.start().expect("alertmanager starts")).await.unwrap()
+    tokio::task::spawn_blocking(move || builder.start().expect("alertmanager starts"))
+        .await
+        .unwrap()
 }
 
-fn alert(name: &str, pod: &str, extra: serde_json::Value, ends_at: Option<&str>) -> serde_json::Value {
-    let mut labels = json!({"alertname": name, "model_name": "llama-3-8b", "namespace": "ml", "pod": pod});
+fn alert(
+    name: &str,
+    pod: &str,
+    extra: serde_json::Value,
+    ends_at: Option<&str>,
+) -> serde_json::Value {
+    let mut labels =
+        json!({"alertname": name, "model_name": "llama-3-8b", "namespace": "ml", "pod": pod});
     for (k, v) in extra.as_object().unwrap() {
         labels[k] = v.clone();
     }
@@ -55,12 +63,19 @@ fn alert(name: &str, pod: &str, extra: serde_json::Value, ends_at: Option<&str>)
 }
 
 async fn push(am_url: &str, alerts: &serde_json::Value) {
-    let r = reqwest::Client::new().post(format!("{am_url}/api/v2/alerts")).json(alerts).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{am_url}/api/v2/alerts"))
+        .json(alerts)
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
 }
 
 fn past() -> String {
-    (time::OffsetDateTime::now_utc() - Duration::from_secs(1)).format(&time::format_description::well_known::Rfc3339).unwrap()
+    (time::OffsetDateTime::now_utc() - Duration::from_secs(1))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,39 +108,90 @@ receivers:
         teams.url("/workflows/invoke?sig=S")
     );
     let svc = start_service(&yaml, dir.path(), StartOptions::default()).await;
-    let am = start_am(Alertmanager::builder().config_yaml(am_config(&svc.url("/api/v1/alerts")))).await;
+    let am =
+        start_am(Alertmanager::builder().config_yaml(am_config(&svc.url("/api/v1/alerts")))).await;
 
     let crit = json!({"severity": "critical", "team": "ml-platform"});
-    push(am.url(), &json!([alert("VLLMKVCacheHigh", "vllm-0", crit.clone(), None), alert("VLLMKVCacheHigh", "vllm-1", crit.clone(), None)])).await;
-    push(am.url(), &json!([alert("VLLMQueueDeep", "vllm-2", json!({"severity": "warning", "team": "other"}), None)])).await;
+    push(
+        am.url(),
+        &json!([
+            alert("VLLMKVCacheHigh", "vllm-0", crit.clone(), None),
+            alert("VLLMKVCacheHigh", "vllm-1", crit.clone(), None)
+        ]),
+    )
+    .await;
+    push(
+        am.url(),
+        &json!([alert(
+            "VLLMQueueDeep",
+            "vllm-2",
+            json!({"severity": "warning", "team": "other"}),
+            None
+        )]),
+    )
+    .await;
 
     let p = pd.wait_for(1, Duration::from_secs(20)).await;
     let trigger = p[0].json();
     assert_eq!(trigger["event_action"], "trigger");
     assert_eq!(trigger["payload"]["class"], "VLLMKVCacheHigh");
     assert_eq!(trigger["payload"]["custom_details"]["firing"], 2);
-    assert!(trigger["links"].to_string().contains("https://runbooks.example/kv-cache"));
-    assert!(trigger["links"].to_string().contains("/#/silences/new?filter=%7Balertname%3D%22VLLMKVCacheHigh%22%7D"), "{trigger}");
+    assert!(trigger["links"]
+        .to_string()
+        .contains("https://runbooks.example/kv-cache"));
+    assert!(
+        trigger["links"]
+            .to_string()
+            .contains("/#/silences/new?filter=%7Balertname%3D%22VLLMKVCacheHigh%22%7D"),
+        "{trigger}"
+    );
     let s = slack.wait_for(1, Duration::from_secs(20)).await;
-    assert!(s[0].json()["blocks"][0]["text"]["text"].as_str().unwrap().starts_with("[FIRING:2] VLLMKVCacheHigh"));
+    assert!(s[0].json()["blocks"][0]["text"]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("[FIRING:2] VLLMKVCacheHigh"));
     let t = teams.wait_for(1, Duration::from_secs(20)).await;
     assert!(t[0].json().to_string().contains("VLLMQueueDeep"));
 
     // Resolve: Alertmanager sends the resolved group; PagerDuty gets `resolve` with the same dedup_key.
     let end = past();
-    push(am.url(), &json!([alert("VLLMKVCacheHigh", "vllm-0", crit.clone(), Some(&end)), alert("VLLMKVCacheHigh", "vllm-1", crit, Some(&end))])).await;
+    push(
+        am.url(),
+        &json!([
+            alert("VLLMKVCacheHigh", "vllm-0", crit.clone(), Some(&end)),
+            alert("VLLMKVCacheHigh", "vllm-1", crit, Some(&end))
+        ]),
+    )
+    .await;
     let deadline = Instant::now() + Duration::from_secs(30);
     let resolve = loop {
-        if let Some(r) = pd.requests().iter().map(|r| r.json()).find(|j| j["event_action"] == "resolve") {
+        if let Some(r) = pd
+            .requests()
+            .iter()
+            .map(|r| r.json())
+            .find(|j| j["event_action"] == "resolve")
+        {
             break r;
         }
-        assert!(Instant::now() < deadline, "no resolve; AM log:\n{}", am.logs());
+        assert!(
+            Instant::now() < deadline,
+            "no resolve; AM log:\n{}",
+            am.logs()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(resolve["dedup_key"], trigger["dedup_key"]);
     // Every notification Alertmanager sent was accepted (no 4xx/5xx from us).
-    let m = reqwest::get(svc.url("/metrics")).await.unwrap().text().await.unwrap();
-    assert!(!m.contains("result=\"rejected\"") && !m.contains("result=\"unauthorized\""), "{m}");
+    let m = reqwest::get(svc.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !m.contains("result=\"rejected\"") && !m.contains("result=\"unauthorized\""),
+        "{m}"
+    );
     svc.stop().await;
     tokio::task::spawn_blocking(move || drop(am)).await.unwrap();
 }
@@ -134,20 +200,27 @@ receivers:
 async fn slow_proxy(target: String, delay: Duration) -> std::net::SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = axum::Router::new().fallback(move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-        let target = target.clone();
-        async move {
-            tokio::time::sleep(delay).await;
-            let mut req = reqwest::Client::new().post(format!("{target}{}", uri.path())).body(body);
-            for (k, v) in headers.iter() {
-                if k != "host" && k != "content-length" {
-                    req = req.header(k.as_str(), v.as_bytes());
+    let app = axum::Router::new().fallback(
+        move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let target = target.clone();
+            async move {
+                tokio::time::sleep(delay).await;
+                let mut req = reqwest::Client::new()
+                    .post(format!("{target}{}", uri.path()))
+                    .body(body);
+                for (k, v) in headers.iter() {
+                    if k != "host" && k != "content-length" {
+                        req = req.header(k.as_str(), v.as_bytes());
+                    }
                 }
+                let r = req.send().await.unwrap();
+                (
+                    axum::http::StatusCode::from_u16(r.status().as_u16()).unwrap(),
+                    r.text().await.unwrap_or_default(),
+                )
             }
-            let r = req.send().await.unwrap();
-            (axum::http::StatusCode::from_u16(r.status().as_u16()).unwrap(), r.text().await.unwrap_or_default())
-        }
-    });
+        },
+    );
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     addr
 }
@@ -164,33 +237,65 @@ async fn two_clustered_alertmanagers_behind_a_slow_path_deliver_exactly_once() {
     // Answering takes 2.5 s, longer than the 1 s peer_timeout: the second replica sends too (alert-webhook.md §2.5).
     let proxy = slow_proxy(format!("http://{}", svc.addr), Duration::from_millis(2500)).await;
     let cfg = am_config(&format!("http://{proxy}/api/v1/alerts"));
-    let a = start_am(Alertmanager::builder().config_yaml(cfg.clone()).cluster().flag("--cluster.peer-timeout=1s")).await;
+    let a = start_am(
+        Alertmanager::builder()
+            .config_yaml(cfg.clone())
+            .cluster()
+            .flag("--cluster.peer-timeout=1s"),
+    )
+    .await;
     let peer = a.cluster_address().unwrap().to_string();
-    let b = start_am(Alertmanager::builder().config_yaml(cfg).peer(peer).flag("--cluster.peer-timeout=1s")).await;
+    let b = start_am(
+        Alertmanager::builder()
+            .config_yaml(cfg)
+            .peer(peer)
+            .flag("--cluster.peer-timeout=1s"),
+    )
+    .await;
     let deadline = Instant::now() + Duration::from_secs(30);
     while a.cluster_peers().unwrap_or(0) < 2 || b.cluster_peers().unwrap_or(0) < 2 {
         assert!(Instant::now() < deadline, "cluster did not form");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // Prometheus sends every alert to every replica.
-    let alerts = json!([alert("VLLMTTFTHigh", "vllm-0", json!({"severity": "warning"}), None)]);
+    let alerts = json!([alert(
+        "VLLMTTFTHigh",
+        "vllm-0",
+        json!({"severity": "warning"}),
+        None
+    )]);
     push(a.url(), &alerts).await;
     push(b.url(), &alerts).await;
 
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let m = reqwest::get(svc.url("/metrics")).await.unwrap().text().await.unwrap();
+        let m = reqwest::get(svc.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         if m.contains("infermon_webhook_duplicates_total 1") {
             break;
         }
-        assert!(Instant::now() < deadline, "no HA duplicate reached the service:\n{m}\nA:\n{}\nB:\n{}", a.logs(), b.logs());
+        assert!(
+            Instant::now() < deadline,
+            "no HA duplicate reached the service:\n{m}\nA:\n{}\nB:\n{}",
+            a.logs(),
+            b.logs()
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // Both replicas' POSTs arrived; one delivery went out.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let r = hook.requests();
     assert_eq!(r.len(), 1, "exactly one delivery");
-    assert_eq!(r[0].json()["notification"]["group_labels"]["alertname"], "VLLMTTFTHigh");
+    assert_eq!(
+        r[0].json()["notification"]["group_labels"]["alertname"],
+        "VLLMTTFTHigh"
+    );
     svc.stop().await;
-    tokio::task::spawn_blocking(move || drop((a, b))).await.unwrap();
+    tokio::task::spawn_blocking(move || drop((a, b)))
+        .await
+        .unwrap();
 }

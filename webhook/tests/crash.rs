@@ -29,7 +29,17 @@ fn spawn(config: &std::path::Path, data: &std::path::Path, port: u16) -> Child {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_loses_no_acknowledged_notification() {
     // A slow destination, so deliveries are pending and in flight when the process dies.
-    let hook = Stub::start("hook", Answer { status: 200, headers: vec![], body: String::new(), delay: Duration::from_millis(50) }, None).await;
+    let hook = Stub::start(
+        "hook",
+        Answer {
+            status: 200,
+            headers: vec![],
+            body: String::new(),
+            delay: Duration::from_millis(50),
+        },
+        None,
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("config.yaml");
     std::fs::write(
@@ -53,7 +63,12 @@ async fn kill_9_loses_no_acknowledged_notification() {
             let c = reqwest::Client::new();
             for i in (w..300).step_by(8) {
                 let g = format!("Crash{i}");
-                match c.post(&url).body(notification(&g, 2, "m", "firing")).send().await {
+                match c
+                    .post(&url)
+                    .body(notification(&g, 2, "m", "firing"))
+                    .send()
+                    .await
+                {
                     Ok(r) if r.status().is_success() => acked.lock().unwrap().push(g),
                     _ => return,
                 }
@@ -72,7 +87,10 @@ async fn kill_9_loses_no_acknowledged_notification() {
     }
     let acked = acked.lock().unwrap().clone();
     let before_restart = hook.count();
-    assert!(before_restart < acked.len(), "some acknowledged notifications were still pending at the kill");
+    assert!(
+        before_restart < acked.len(),
+        "some acknowledged notifications were still pending at the kill"
+    );
 
     let mut child = spawn(&cfg, &data, port);
     wait_ready(&format!("{base}/readyz"), Duration::from_secs(20)).await;
@@ -80,18 +98,32 @@ async fn kill_9_loses_no_acknowledged_notification() {
     let per_group = loop {
         let mut per_group: HashMap<String, usize> = HashMap::new();
         for r in hook.requests() {
-            let g = r.json()["notification"]["group_labels"]["alertname"].as_str().unwrap().to_string();
+            let g = r.json()["notification"]["group_labels"]["alertname"]
+                .as_str()
+                .unwrap()
+                .to_string();
             *per_group.entry(g).or_default() += 1;
         }
         if acked.iter().all(|g| per_group.contains_key(g)) {
             break per_group;
         }
-        assert!(Instant::now() < deadline, "only {} of {} acknowledged groups delivered", acked.iter().filter(|g| per_group.contains_key(*g)).count(), acked.len());
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {} acknowledged groups delivered",
+            acked.iter().filter(|g| per_group.contains_key(*g)).count(),
+            acked.len()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let duplicates: usize = per_group.values().map(|n| n - 1).sum();
-    assert!(duplicates <= 16, "{duplicates} duplicates exceed the in-flight bound");
-    eprintln!("acked {}, delivered before kill {before_restart}, duplicates after restart {duplicates}", acked.len());
+    assert!(
+        duplicates <= 16,
+        "{duplicates} duplicates exceed the in-flight bound"
+    );
+    eprintln!(
+        "acked {}, delivered before kill {before_restart}, duplicates after restart {duplicates}",
+        acked.len()
+    );
     child.kill().unwrap();
     child.wait().unwrap();
 }

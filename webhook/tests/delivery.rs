@@ -54,7 +54,10 @@ async fn stubs() -> (Stub, Stub, Stub, Stub) {
 }
 
 fn with_team(body: String, team: &str, severity: &str) -> String {
-    body.replace("\"severity\":\"critical\"", &format!("\"severity\":\"{severity}\",\"team\":\"{team}\""))
+    body.replace(
+        "\"severity\":\"critical\"",
+        &format!("\"severity\":\"{severity}\",\"team\":\"{team}\""),
+    )
 }
 
 /// Answers every figure for every requested model; counts calls.
@@ -66,9 +69,17 @@ impl ContextSource for FakeProm {
     fn fetch<'a>(&'a self, req: &'a ContextRequest) -> BoxFuture<'a, Result<Fetched, EnrichError>> {
         self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Box::pin(async move {
-            let mut f = Fetched { queries: Figure::ALL.len() as u32, ..Default::default() };
+            let mut f = Fetched {
+                queries: Figure::ALL.len() as u32,
+                ..Default::default()
+            };
             for m in &req.models {
-                f.values.insert(m.clone(), [(Figure::QueueDepth, 7.0), (Figure::KvCacheUsage, 0.95)].into_iter().collect());
+                f.values.insert(
+                    m.clone(),
+                    [(Figure::QueueDepth, 7.0), (Figure::KvCacheUsage, 0.95)]
+                        .into_iter()
+                        .collect(),
+                );
             }
             Ok(f)
         })
@@ -88,16 +99,56 @@ impl ContextSource for HangingProm {
 async fn routes_to_each_destination_in_its_documented_shape() {
     let (slack, pd, teams, hook) = stubs().await;
     let dir = tempfile::tempdir().unwrap();
-    let fake = Arc::new(FakeProm { calls: Default::default() });
-    let opts = StartOptions { context_source: Some(fake.clone()), ..Default::default() };
+    let fake = Arc::new(FakeProm {
+        calls: Default::default(),
+    });
+    let opts = StartOptions {
+        context_source: Some(fake.clone()),
+        ..Default::default()
+    };
     let svc = start_service(&config(&slack, &pd, &teams, &hook, ""), dir.path(), opts).await;
     let url = svc.url("/api/v1/alerts");
     // critical + team=slack → pagerduty (continue) and slack
-    assert_eq!(post(&url, with_team(notification("KV", 2, "llama", "firing"), "slack", "critical"), None).await.0, 200);
+    assert_eq!(
+        post(
+            &url,
+            with_team(
+                notification("KV", 2, "llama", "firing"),
+                "slack",
+                "critical"
+            ),
+            None
+        )
+        .await
+        .0,
+        200
+    );
     // warning + team=teams → teams
-    assert_eq!(post(&url, with_team(notification("Q", 1, "mistral", "firing"), "teams", "warning"), None).await.0, 200);
+    assert_eq!(
+        post(
+            &url,
+            with_team(
+                notification("Q", 1, "mistral", "firing"),
+                "teams",
+                "warning"
+            ),
+            None
+        )
+        .await
+        .0,
+        200
+    );
     // warning, no team → hook (root receiver)
-    assert_eq!(post(&url, with_team(notification("T", 1, "qwen", "firing"), "none", "warning"), None).await.0, 200);
+    assert_eq!(
+        post(
+            &url,
+            with_team(notification("T", 1, "qwen", "firing"), "none", "warning"),
+            None
+        )
+        .await
+        .0,
+        200
+    );
 
     let s = slack.wait_for(1, Duration::from_secs(10)).await;
     let p = pd.wait_for(1, Duration::from_secs(10)).await;
@@ -106,12 +157,18 @@ async fn routes_to_each_destination_in_its_documented_shape() {
     // Each stub answers 400 on a shape violation; those would have been retried/dead, so check the first answers.
     let sj = s[0].json();
     assert!(slack_shape(&sj, &s[0].headers).is_ok());
-    assert!(sj.to_string().contains("*Queue depth*\\n7"), "context table in Slack: {sj}");
+    assert!(
+        sj.to_string().contains("*Queue depth*\\n7"),
+        "context table in Slack: {sj}"
+    );
     assert!(sj.to_string().contains("|Dashboard>"), "{sj}");
     let pj = p[0].json();
     assert_eq!(pj["event_action"], "trigger");
     assert_eq!(pj["payload"]["severity"], "critical");
-    assert_eq!(pj["payload"]["custom_details"]["model_context"]["llama"]["KV-cache usage"], "95.0%");
+    assert_eq!(
+        pj["payload"]["custom_details"]["model_context"]["llama"]["KV-cache usage"],
+        "95.0%"
+    );
     assert_eq!(pj["dedup_key"].as_str().unwrap().len(), 64);
     assert!(teams_shape(&t[0].json(), &t[0].headers).is_ok());
     // Generic webhook: enriched JSON, Idempotency-Key, valid HMAC over "<ts>:<body>".
@@ -119,13 +176,24 @@ async fn routes_to_each_destination_in_its_documented_shape() {
     assert_eq!(hj["notification"]["group_labels"]["alertname"], "T");
     assert_eq!(hj["context"]["status"], "ok");
     assert!(h[0].headers.get("idempotency-key").is_some());
-    let ts: i64 = h[0].headers["x-infermon-timestamp"].to_str().unwrap().parse().unwrap();
+    let ts: i64 = h[0].headers["x-infermon-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let sig = h[0].headers["x-infermon-signature"].to_str().unwrap();
-    assert_eq!(sig, infermon_webhook::notify::webhook::sign("hook-secret", ts, &h[0].body));
+    assert_eq!(
+        sig,
+        infermon_webhook::notify::webhook::sign("hook-secret", ts, &h[0].body)
+    );
     // One context fetch per notification, shared by its two deliveries (pagerduty + slack).
     assert_eq!(fake.calls.load(std::sync::atomic::Ordering::SeqCst), 3);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!((slack.count(), pd.count(), teams.count(), hook.count()), (1, 1, 1, 1), "exactly once each");
+    assert_eq!(
+        (slack.count(), pd.count(), teams.count(), hook.count()),
+        (1, 1, 1, 1),
+        "exactly once each"
+    );
     svc.stop().await;
 }
 
@@ -133,14 +201,22 @@ async fn routes_to_each_destination_in_its_documented_shape() {
 async fn resolve_after_trigger_reuses_the_pagerduty_dedup_key_in_order() {
     let (slack, pd, teams, hook) = stubs().await;
     let dir = tempfile::tempdir().unwrap();
-    let svc = start_service(&config(&slack, &pd, &teams, &hook, ""), dir.path(), StartOptions::default()).await;
+    let svc = start_service(
+        &config(&slack, &pd, &teams, &hook, ""),
+        dir.path(),
+        StartOptions::default(),
+    )
+    .await;
     let url = svc.url("/api/v1/alerts");
     // The first trigger fails twice with 503; the resolve must wait behind it (per-group order).
     pd.script([Answer::status(503, "busy"), Answer::status(503, "busy")]);
     post(&url, notification("Order", 1, "llama", "firing"), None).await;
     post(&url, notification("Order", 1, "llama", "resolved"), None).await;
     let r = pd.wait_for(4, Duration::from_secs(10)).await;
-    let actions: Vec<String> = r.iter().map(|x| x.json()["event_action"].as_str().unwrap().to_string()).collect();
+    let actions: Vec<String> = r
+        .iter()
+        .map(|x| x.json()["event_action"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(actions, ["trigger", "trigger", "trigger", "resolve"]);
     assert_eq!(r[0].json()["dedup_key"], r[3].json()["dedup_key"]);
     svc.stop().await;
@@ -149,18 +225,39 @@ async fn resolve_after_trigger_reuses_the_pagerduty_dedup_key_in_order() {
 #[tokio::test]
 async fn retries_on_500_then_delivers_once_after_recovery() {
     let (slack, pd, teams, hook) = stubs().await;
-    hook.script([Answer::status(500, "down"), Answer::status(500, "down"), Answer::status(502, "down")]);
+    hook.script([
+        Answer::status(500, "down"),
+        Answer::status(500, "down"),
+        Answer::status(502, "down"),
+    ]);
     let dir = tempfile::tempdir().unwrap();
-    let svc = start_service(&config(&slack, &pd, &teams, &hook, ""), dir.path(), StartOptions::default()).await;
-    post(&svc.url("/api/v1/alerts"), with_team(notification("R", 1, "m", "firing"), "x", "warning"), None).await;
+    let svc = start_service(
+        &config(&slack, &pd, &teams, &hook, ""),
+        dir.path(),
+        StartOptions::default(),
+    )
+    .await;
+    post(
+        &svc.url("/api/v1/alerts"),
+        with_team(notification("R", 1, "m", "firing"), "x", "warning"),
+        None,
+    )
+    .await;
     let r = hook.wait_for(4, Duration::from_secs(10)).await;
     // Same idempotency key on every attempt.
-    let keys: Vec<_> = r.iter().map(|x| x.headers["idempotency-key"].clone()).collect();
+    let keys: Vec<_> = r
+        .iter()
+        .map(|x| x.headers["idempotency-key"].clone())
+        .collect();
     assert!(keys.windows(2).all(|w| w[0] == w[1]));
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(hook.count(), 4, "delivered once after recovery, not again");
     let c = rusqlite_open(dir.path());
-    let (state, attempts): (i64, i64) = c.query_row("SELECT state, attempts FROM deliveries", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    let (state, attempts): (i64, i64) = c
+        .query_row("SELECT state, attempts FROM deliveries", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
     assert_eq!((state, attempts), (1, 4));
     svc.stop().await;
 }
@@ -174,23 +271,57 @@ async fn client_errors_and_max_age_mark_deliveries_dead_visibly() {
     let yaml = config(&slack, &pd, &teams, &hook, "").replace("max_age: 1h", "max_age: 600ms");
     let svc = start_service(&yaml, dir.path(), StartOptions::default()).await;
     let url = svc.url("/api/v1/alerts");
-    post(&url, with_team(notification("Dead400", 1, "m", "firing"), "x", "warning"), None).await;
-    post(&url, with_team(notification("Dead503", 1, "m", "firing"), "teams", "warning"), None).await;
+    post(
+        &url,
+        with_team(notification("Dead400", 1, "m", "firing"), "x", "warning"),
+        None,
+    )
+    .await;
+    post(
+        &url,
+        with_team(
+            notification("Dead503", 1, "m", "firing"),
+            "teams",
+            "warning",
+        ),
+        None,
+    )
+    .await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if delivery_states(dir.path()).2 == 2 {
             break;
         }
-        assert!(Instant::now() < deadline, "{:?}", delivery_states(dir.path()));
+        assert!(
+            Instant::now() < deadline,
+            "{:?}",
+            delivery_states(dir.path())
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(hook.count(), 1, "400 is not retried");
     assert!(teams.count() >= 2, "503 retried until max_age");
-    let dead: serde_json::Value = reqwest::get(svc.url("/api/v1/dead")).await.unwrap().json().await.unwrap();
+    let dead: serde_json::Value = reqwest::get(svc.url("/api/v1/dead"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let text = dead.to_string();
-    assert!(text.contains("HTTP 400: bad request") && text.contains("gave up after max_age"), "{text}");
-    assert!(!text.contains("SECRETTEAMS") && !text.contains("SECRETSLACK"), "no secret URL in errors: {text}");
-    let metrics = reqwest::get(svc.url("/metrics")).await.unwrap().text().await.unwrap();
+    assert!(
+        text.contains("HTTP 400: bad request") && text.contains("gave up after max_age"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("SECRETTEAMS") && !text.contains("SECRETSLACK"),
+        "no secret URL in errors: {text}"
+    );
+    let metrics = reqwest::get(svc.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains(r#"infermon_webhook_deliveries_total{receiver="hook",outcome="dead",reason="client_error"} 1"#), "{metrics}");
     svc.stop().await;
 }
@@ -198,13 +329,31 @@ async fn client_errors_and_max_age_mark_deliveries_dead_visibly() {
 #[tokio::test]
 async fn honours_retry_after() {
     let (slack, pd, teams, hook) = stubs().await;
-    hook.script([Answer { status: 429, headers: vec![("retry-after", "2".into())], body: "slow down".into(), delay: Duration::ZERO }]);
+    hook.script([Answer {
+        status: 429,
+        headers: vec![("retry-after", "2".into())],
+        body: "slow down".into(),
+        delay: Duration::ZERO,
+    }]);
     let dir = tempfile::tempdir().unwrap();
-    let svc = start_service(&config(&slack, &pd, &teams, &hook, ""), dir.path(), StartOptions::default()).await;
-    post(&svc.url("/api/v1/alerts"), with_team(notification("RA", 1, "m", "firing"), "x", "warning"), None).await;
+    let svc = start_service(
+        &config(&slack, &pd, &teams, &hook, ""),
+        dir.path(),
+        StartOptions::default(),
+    )
+    .await;
+    post(
+        &svc.url("/api/v1/alerts"),
+        with_team(notification("RA", 1, "m", "firing"), "x", "warning"),
+        None,
+    )
+    .await;
     let r = hook.wait_for(2, Duration::from_secs(10)).await;
     let gap = r[1].at - r[0].at;
-    assert!(gap >= Duration::from_millis(1900), "retried after {gap:?}, backoff alone would be ~100 ms");
+    assert!(
+        gap >= Duration::from_millis(1900),
+        "retried after {gap:?}, backoff alone would be ~100 ms"
+    );
     svc.stop().await;
 }
 
@@ -212,13 +361,31 @@ async fn honours_retry_after() {
 async fn slack_gets_at_most_one_message_per_second() {
     let (slack, pd, teams, hook) = stubs().await;
     let dir = tempfile::tempdir().unwrap();
-    let svc = start_service(&config(&slack, &pd, &teams, &hook, ""), dir.path(), StartOptions::default()).await;
+    let svc = start_service(
+        &config(&slack, &pd, &teams, &hook, ""),
+        dir.path(),
+        StartOptions::default(),
+    )
+    .await;
     for i in 0..3 {
-        post(&svc.url("/api/v1/alerts"), with_team(notification(&format!("S{i}"), 1, "m", "firing"), "slack", "warning"), None).await;
+        post(
+            &svc.url("/api/v1/alerts"),
+            with_team(
+                notification(&format!("S{i}"), 1, "m", "firing"),
+                "slack",
+                "warning",
+            ),
+            None,
+        )
+        .await;
     }
     let r = slack.wait_for(3, Duration::from_secs(10)).await;
     for w in r.windows(2) {
-        assert!(w[1].at - w[0].at >= Duration::from_millis(950), "{:?}", w[1].at - w[0].at);
+        assert!(
+            w[1].at - w[0].at >= Duration::from_millis(950),
+            "{:?}",
+            w[1].at - w[0].at
+        );
     }
     svc.stop().await;
 }
@@ -227,18 +394,38 @@ async fn slack_gets_at_most_one_message_per_second() {
 async fn prometheus_hanging_means_prompt_delivery_without_context() {
     let (slack, pd, teams, hook) = stubs().await;
     let dir = tempfile::tempdir().unwrap();
-    let opts = StartOptions { context_source: Some(Arc::new(HangingProm)), ..Default::default() };
+    let opts = StartOptions {
+        context_source: Some(Arc::new(HangingProm)),
+        ..Default::default()
+    };
     let svc = start_service(&config(&slack, &pd, &teams, &hook, ""), dir.path(), opts).await;
     let t0 = Instant::now();
-    let (status, _) = post(&svc.url("/api/v1/alerts"), with_team(notification("NoCtx", 1, "llama", "firing"), "x", "warning"), None).await;
+    let (status, _) = post(
+        &svc.url("/api/v1/alerts"),
+        with_team(notification("NoCtx", 1, "llama", "firing"), "x", "warning"),
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
-    assert!(t0.elapsed() < Duration::from_millis(250), "receive path does not wait for Prometheus");
+    assert!(
+        t0.elapsed() < Duration::from_millis(250),
+        "receive path does not wait for Prometheus"
+    );
     let r = hook.wait_for(1, Duration::from_secs(5)).await;
     let waited = r[0].at - t0;
-    assert!(waited < Duration::from_millis(1500), "delivered {waited:?} after receipt (enrichment timeout 300 ms)");
+    assert!(
+        waited < Duration::from_millis(1500),
+        "delivered {waited:?} after receipt (enrichment timeout 300 ms)"
+    );
     let j = r[0].json();
     assert_eq!(j["context"]["status"], "unavailable");
-    assert!(j["context"]["note"].as_str().unwrap().contains("did not answer within 300ms"), "{j}");
+    assert!(
+        j["context"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer within 300ms"),
+        "{j}"
+    );
     svc.stop().await;
 }
 
@@ -249,10 +436,19 @@ async fn graceful_shutdown_leaves_undelivered_work_in_the_outbox() {
     let dir = tempfile::tempdir().unwrap();
     let yaml = config(&slack, &pd, &teams, &hook, "");
     let svc = start_service(&yaml, dir.path(), StartOptions::default()).await;
-    post(&svc.url("/api/v1/alerts"), with_team(notification("Later", 1, "m", "firing"), "x", "warning"), None).await;
+    post(
+        &svc.url("/api/v1/alerts"),
+        with_team(notification("Later", 1, "m", "firing"), "x", "warning"),
+        None,
+    )
+    .await;
     hook.wait_for(1, Duration::from_secs(5)).await;
     svc.stop().await;
-    assert_eq!(delivery_states(dir.path()).0, 1, "still pending after shutdown");
+    assert_eq!(
+        delivery_states(dir.path()).0,
+        1,
+        "still pending after shutdown"
+    );
     // Restart with the destination healthy: the pending delivery goes out.
     hook.set_default(Answer::status(200, ""));
     let before = hook.count();

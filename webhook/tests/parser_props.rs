@@ -6,7 +6,8 @@ use proptest::prelude::*;
 use infermon_webhook::payload::{parse, PayloadError};
 
 fn fixture() -> String {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/alertmanager-firing-3alerts-cloudeon.json");
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures/alertmanager-firing-3alerts-cloudeon.json");
     std::fs::read_to_string(p).unwrap()
 }
 

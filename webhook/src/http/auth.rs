@@ -24,8 +24,16 @@ fn digest(b: &[u8]) -> [u8; 32] {
 impl Auth {
     pub fn new(cfg: &AuthConfig) -> Auth {
         Auth {
-            bearer: cfg.bearer_tokens.iter().map(|t| digest(t.as_bytes())).collect(),
-            basic: cfg.basic.iter().map(|(u, p)| digest(format!("{u}:{p}").as_bytes())).collect(),
+            bearer: cfg
+                .bearer_tokens
+                .iter()
+                .map(|t| digest(t.as_bytes()))
+                .collect(),
+            basic: cfg
+                .basic
+                .iter()
+                .map(|(u, p)| digest(format!("{u}:{p}").as_bytes()))
+                .collect(),
         }
     }
 
@@ -38,13 +46,17 @@ impl Auth {
         if !self.required() {
             return true;
         }
-        let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return false };
+        let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+            return false;
+        };
         let (scheme, cred) = value.trim().split_once(' ').unwrap_or((value, ""));
         let cred = cred.trim();
         let (candidates, presented) = if scheme.eq_ignore_ascii_case("bearer") {
             (&self.bearer, digest(cred.as_bytes()))
         } else if scheme.eq_ignore_ascii_case("basic") {
-            let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(cred) else { return false };
+            let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(cred) else {
+                return false;
+            };
             (&self.basic, digest(&decoded))
         } else {
             return false;
@@ -69,7 +81,10 @@ mod tests {
 
     #[test]
     fn accepts_any_configured_token_and_basic_pair() {
-        let a = Auth::new(&AuthConfig { bearer_tokens: vec!["old".into(), "new".into()], basic: vec![("am".into(), "s3cret".into())] });
+        let a = Auth::new(&AuthConfig {
+            bearer_tokens: vec!["old".into(), "new".into()],
+            basic: vec![("am".into(), "s3cret".into())],
+        });
         assert!(a.check(&headers("Bearer old")));
         assert!(a.check(&headers("bearer new")));
         // Alertmanager 0.25 basic_auth am/s3cret, as observed on the wire.

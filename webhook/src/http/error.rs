@@ -32,8 +32,12 @@ impl ApiError {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::Body(_) => (StatusCode::BAD_REQUEST, "bad_body"),
-            ApiError::Store(StoreError::ShuttingDown) => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
-            ApiError::Store(StoreError::QueueFull) | ApiError::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
+            ApiError::Store(StoreError::ShuttingDown) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "shutting_down")
+            }
+            ApiError::Store(StoreError::QueueFull) | ApiError::Timeout => {
+                (StatusCode::SERVICE_UNAVAILABLE, "overloaded")
+            }
             ApiError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
         }
     }
@@ -46,7 +50,9 @@ impl IntoResponse for ApiError {
             // Logged once here; the client gets a generic message and retries.
             match &self {
                 ApiError::Store(StoreError::ShuttingDown) => {}
-                ApiError::Store(e) => tracing::error!(error = %e, "Notification not accepted; answered 503."),
+                ApiError::Store(e) => {
+                    tracing::error!(error = %e, "Notification not accepted; answered 503.")
+                }
                 e => tracing::warn!(error = %e, "Notification not accepted; answered 503."),
             }
             match code {
@@ -57,9 +63,16 @@ impl IntoResponse for ApiError {
         } else {
             self.to_string()
         };
-        let mut resp = (status, Json(json!({"status": "error", "error": code, "message": message}))).into_response();
+        let mut resp = (
+            status,
+            Json(json!({"status": "error", "error": code, "message": message})),
+        )
+            .into_response();
         if status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer, Basic realm=\"infermon\""));
+            resp.headers_mut().insert(
+                "www-authenticate",
+                axum::http::HeaderValue::from_static("Bearer, Basic realm=\"infermon\""),
+            );
         }
         resp
     }

@@ -20,7 +20,11 @@ use crate::AppState;
 /// peer_timeout, so an HA peer does not also send while we are stuck).
 const ACCEPT_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<impl IntoResponse, ApiError> {
+pub async fn receive(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<impl IntoResponse, ApiError> {
     let started = Instant::now();
     let result = accept(&s, &headers, body).await;
     let label = match &result {
@@ -31,11 +35,17 @@ pub async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Result
         Err(_) => "unavailable",
     };
     s.metrics().received(label);
-    s.metrics().accept_seconds.observe(started.elapsed().as_secs_f64());
+    s.metrics()
+        .accept_seconds
+        .observe(started.elapsed().as_secs_f64());
     match result? {
-        Accepted::Stored { notification_id, reminder } => {
-            Ok((StatusCode::OK, Json(json!({"status": "accepted", "id": notification_id, "reminder": reminder}))))
-        }
+        Accepted::Stored {
+            notification_id,
+            reminder,
+        } => Ok((
+            StatusCode::OK,
+            Json(json!({"status": "accepted", "id": notification_id, "reminder": reminder})),
+        )),
         Accepted::Duplicate => {
             s.metrics().duplicates.inc();
             Ok((StatusCode::OK, Json(json!({"status": "duplicate"}))))
@@ -43,14 +53,22 @@ pub async fn receive(State(s): State<AppState>, headers: HeaderMap, body: Result
     }
 }
 
-async fn accept(s: &AppState, headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Accepted, ApiError> {
+async fn accept(
+    s: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Accepted, ApiError> {
     // 1. Authenticate before reading anything else.
     if !s.auth().check(headers) {
         return Err(ApiError::Unauthorized);
     }
     // 2. The body, within the configured limit.
     let body = body.map_err(|e| match e {
-        BytesRejection::FailedToBufferBody(ref f) if f.status() == StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(s.max_body_bytes()),
+        BytesRejection::FailedToBufferBody(ref f)
+            if f.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+        {
+            ApiError::TooLarge(s.max_body_bytes())
+        }
         e => ApiError::Body(e.body_text()),
     })?;
     // 3. Parse and validate (400 with the field on failure).
@@ -65,7 +83,10 @@ async fn accept(s: &AppState, headers: &HeaderMap, body: Result<Bytes, BytesReje
         body,
         receivers,
     };
-    tokio::time::timeout(ACCEPT_TIMEOUT, s.writer().accept(req)).await.map_err(|_| ApiError::Timeout)?.map_err(ApiError::Store)
+    tokio::time::timeout(ACCEPT_TIMEOUT, s.writer().accept(req))
+        .await
+        .map_err(|_| ApiError::Timeout)?
+        .map_err(ApiError::Store)
 }
 
 pub async fn healthz() -> impl IntoResponse {
@@ -80,16 +101,34 @@ pub async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
     let closing = s.is_closing();
     let prometheus = s.prometheus_reachable().await;
     let ready = store_ok && !closing;
-    let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (code, Json(json!({"ready": ready, "outbox": store_ok, "shutting_down": closing, "prometheus": prometheus})))
+    let code = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        code,
+        Json(
+            json!({"ready": ready, "outbox": store_ok, "shutting_down": closing, "prometheus": prometheus}),
+        ),
+    )
 }
 
 pub async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
-    ([("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")], s.metrics().encode())
+    (
+        [(
+            "content-type",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        s.metrics().encode(),
+    )
 }
 
 /// Dead deliveries (most recent first), so nothing is dropped out of sight.
-pub async fn dead(State(s): State<AppState>, headers: HeaderMap) -> Result<impl IntoResponse, ApiError> {
+pub async fn dead(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
     if !s.auth().check(&headers) {
         return Err(ApiError::Unauthorized);
     }

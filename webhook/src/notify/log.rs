@@ -33,7 +33,11 @@ impl Notifier for Log {
             let mut out = std::io::stdout().lock();
             match writeln!(out, "{line}").and_then(|_| out.flush()) {
                 Ok(()) => Outcome::Delivered,
-                Err(e) => Outcome::Retry { reason: Reason::Network, detail: format!("stdout: {e}"), retry_after: None },
+                Err(e) => Outcome::Retry {
+                    reason: Reason::Network,
+                    detail: format!("stdout: {e}"),
+                    retry_after: None,
+                },
             }
         })
     }

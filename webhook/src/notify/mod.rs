@@ -43,23 +43,35 @@ pub trait Notifier: Send + Sync {
 /// Builds the notifier for a configured receiver.
 pub fn build(r: &ReceiverConfig, client: reqwest::Client) -> Arc<dyn Notifier> {
     match &r.kind {
-        ReceiverKind::Slack { url, min_interval } => {
-            Arc::new(slack::Slack { client, url: url.clone(), min_interval: *min_interval })
-        }
-        ReceiverKind::PagerDuty { url, routing_key, severity_map, default_severity, min_interval } => {
-            Arc::new(pagerduty::PagerDuty {
-                client,
-                url: url.clone(),
-                routing_key: routing_key.clone(),
-                severity_map: severity_map.clone(),
-                default_severity: default_severity.clone(),
-                min_interval: *min_interval,
-            })
-        }
-        ReceiverKind::Teams { url, min_interval } => {
-            Arc::new(teams::Teams { client, url: url.clone(), min_interval: *min_interval })
-        }
-        ReceiverKind::Webhook { url, hmac_secret, signature_header } => Arc::new(webhook::Webhook {
+        ReceiverKind::Slack { url, min_interval } => Arc::new(slack::Slack {
+            client,
+            url: url.clone(),
+            min_interval: *min_interval,
+        }),
+        ReceiverKind::PagerDuty {
+            url,
+            routing_key,
+            severity_map,
+            default_severity,
+            min_interval,
+        } => Arc::new(pagerduty::PagerDuty {
+            client,
+            url: url.clone(),
+            routing_key: routing_key.clone(),
+            severity_map: severity_map.clone(),
+            default_severity: default_severity.clone(),
+            min_interval: *min_interval,
+        }),
+        ReceiverKind::Teams { url, min_interval } => Arc::new(teams::Teams {
+            client,
+            url: url.clone(),
+            min_interval: *min_interval,
+        }),
+        ReceiverKind::Webhook {
+            url,
+            hmac_secret,
+            signature_header,
+        } => Arc::new(webhook::Webhook {
             client,
             url: url.clone(),
             hmac_secret: hmac_secret.clone(),
@@ -89,7 +101,12 @@ pub struct Reply {
 
 /// POSTs a JSON body. Transport errors become `Retry` (timeout/network); the error text never contains the URL,
 /// which is a secret for Slack and Teams.
-pub async fn post(client: &reqwest::Client, url: &str, headers: HeaderMap, body: Vec<u8>) -> Result<Reply, Outcome> {
+pub async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    headers: HeaderMap,
+    body: Vec<u8>,
+) -> Result<Reply, Outcome> {
     let resp = client
         .post(url)
         .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
@@ -98,15 +115,31 @@ pub async fn post(client: &reqwest::Client, url: &str, headers: HeaderMap, body:
         .send()
         .await
         .map_err(|e| {
-            let reason = if e.is_timeout() { Reason::Timeout } else { Reason::Network };
-            Outcome::Retry { reason, detail: e.without_url().to_string(), retry_after: None }
+            let reason = if e.is_timeout() {
+                Reason::Timeout
+            } else {
+                Reason::Network
+            };
+            Outcome::Retry {
+                reason,
+                detail: e.without_url().to_string(),
+                retry_after: None,
+            }
         })?;
     let status = resp.status().as_u16();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let retry_after = resp.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| parse_retry_after(v, now));
+    let retry_after = resp
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, now));
     let mut body = resp.text().await.unwrap_or_default();
     truncate(&mut body, 512);
-    Ok(Reply { status, retry_after, body })
+    Ok(Reply {
+        status,
+        retry_after,
+        body,
+    })
 }
 
 /// The shared status table applied to a reply.
@@ -116,7 +149,10 @@ pub fn classify(reply: Reply) -> Outcome {
 }
 
 pub(crate) fn header(name: &str, value: &str) -> Option<(HeaderName, HeaderValue)> {
-    Some((HeaderName::from_bytes(name.as_bytes()).ok()?, HeaderValue::from_str(value).ok()?))
+    Some((
+        HeaderName::from_bytes(name.as_bytes()).ok()?,
+        HeaderValue::from_str(value).ok()?,
+    ))
 }
 
 /// Truncates to at most `max` bytes on a char boundary, marking the cut with "…".
@@ -154,7 +190,9 @@ pub fn title(n: &Notification, reminder: bool) -> String {
 
 /// The one-line description: `summary`, else `description`, else `message` annotation.
 pub fn summary(n: &Notification) -> Option<&str> {
-    n.annotation("summary").or_else(|| n.annotation("description")).or_else(|| n.annotation("message"))
+    n.annotation("summary")
+        .or_else(|| n.annotation("description"))
+        .or_else(|| n.annotation("message"))
 }
 
 /// "+N more" text when alerts were left out (by us for size, or by Alertmanager's `max_alerts`).
@@ -188,7 +226,10 @@ pub fn context_note(ctx: &Context) -> Option<String> {
             Some("Model context: Prometheus returned no data for these models.".into())
         }
         ContextStatus::Ok | ContextStatus::NoModels | ContextStatus::Disabled => None,
-        ContextStatus::Unavailable => ctx.note.clone().or_else(|| Some("Model context unavailable.".into())),
+        ContextStatus::Unavailable => ctx
+            .note
+            .clone()
+            .or_else(|| Some("Model context unavailable.".into())),
     }
 }
 
@@ -202,12 +243,19 @@ pub fn alert_line(n: &Notification, i: usize) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     let mut s = format!("{} {}", a.status.as_str(), labels.join(" "));
-    if let Some(d) = a.annotations.get("summary").or_else(|| a.annotations.get("description")) {
+    if let Some(d) = a
+        .annotations
+        .get("summary")
+        .or_else(|| a.annotations.get("description"))
+    {
         s.push_str(" — ");
         s.push_str(d);
     }
     // Newlines in label values could forge extra lines in a chat message: flatten control characters.
-    let s: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let s: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     truncated(s.trim(), 300)
 }
 
@@ -234,15 +282,26 @@ pub(crate) mod testutil {
             note: None,
             models: vec![ModelContext {
                 model: "mistral".into(),
-                figures: [(Figure::QueueDepth, 12.0), (Figure::KvCacheUsage, 0.934), (Figure::TtftP95, 0.41), (Figure::TtftP95HourAgo, 0.12)]
-                    .into_iter()
-                    .collect(),
+                figures: [
+                    (Figure::QueueDepth, 12.0),
+                    (Figure::KvCacheUsage, 0.934),
+                    (Figure::TtftP95, 0.41),
+                    (Figure::TtftP95HourAgo, 0.12),
+                ]
+                .into_iter()
+                .collect(),
             }],
             namespaces: vec!["ml".into()],
             links: Links {
-                dashboard: Some("https://grafana.example/d/infermon-overview?var-model=mistral&from=1&to=2".into()),
+                dashboard: Some(
+                    "https://grafana.example/d/infermon-overview?var-model=mistral&from=1&to=2"
+                        .into(),
+                ),
                 runbook: Some("https://runbooks.example/kv".into()),
-                silence: Some("http://am:9093/#/silences/new?filter=%7Balertname%3D%22VLLMKVCacheHigh%22%7D".into()),
+                silence: Some(
+                    "http://am:9093/#/silences/new?filter=%7Balertname%3D%22VLLMKVCacheHigh%22%7D"
+                        .into(),
+                ),
             },
             promql_queries: 9,
         }
@@ -250,14 +309,24 @@ pub(crate) mod testutil {
 
     /// Compares with `testdata/<name>`; `UPDATE_GOLDEN=1` rewrites it.
     pub fn assert_golden(name: &str, actual: &serde_json::Value) {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(name);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata")
+            .join(name);
         let text = serde_json::to_string_pretty(actual).unwrap() + "\n";
         if std::env::var_os("UPDATE_GOLDEN").is_some() {
             std::fs::write(&path, &text).unwrap();
             return;
         }
-        let want = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("missing golden {} ({e}); run with UPDATE_GOLDEN=1", path.display()));
-        assert!(want == text, "golden {} differs.\n--- expected\n{want}\n--- actual\n{text}", path.display());
+        let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "missing golden {} ({e}); run with UPDATE_GOLDEN=1",
+                path.display()
+            )
+        });
+        assert!(
+            want == text,
+            "golden {} differs.\n--- expected\n{want}\n--- actual\n{text}",
+            path.display()
+        );
     }
 }

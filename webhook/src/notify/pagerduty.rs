@@ -12,7 +12,10 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use serde_json::{json, Map, Value};
 
-use super::{alert_line, classify, context_note, context_rows, more_text, post, summary, title, truncated, Message, Notifier};
+use super::{
+    alert_line, classify, context_note, context_rows, more_text, post, summary, title, truncated,
+    Message, Notifier,
+};
 use crate::outbox::retry::Outcome;
 use crate::payload::Status;
 
@@ -30,7 +33,12 @@ pub struct PagerDuty {
 }
 
 /// The event body.
-pub fn render(msg: &Message<'_>, routing_key: &str, severity_map: &BTreeMap<String, String>, default_severity: &str) -> Value {
+pub fn render(
+    msg: &Message<'_>,
+    routing_key: &str,
+    severity_map: &BTreeMap<String, String>,
+    default_severity: &str,
+) -> Value {
     let n = msg.notification;
     let dedup_key = n.group_hash();
     if n.status == Status::Resolved {
@@ -58,7 +66,16 @@ pub fn render(msg: &Message<'_>, routing_key: &str, severity_map: &BTreeMap<Stri
     details.insert("alerts".into(), Value::Array(alerts));
     let ctx: Map<String, Value> = context_rows(msg.context)
         .into_iter()
-        .map(|(model, figs)| (model, Value::Object(figs.into_iter().map(|(k, v)| (k.to_string(), json!(v))).collect())))
+        .map(|(model, figs)| {
+            (
+                model,
+                Value::Object(
+                    figs.into_iter()
+                        .map(|(k, v)| (k.to_string(), json!(v)))
+                        .collect(),
+                ),
+            )
+        })
         .collect();
     if !ctx.is_empty() {
         details.insert("model_context".into(), Value::Object(ctx));
@@ -67,10 +84,14 @@ pub fn render(msg: &Message<'_>, routing_key: &str, severity_map: &BTreeMap<Stri
         details.insert("context_note".into(), json!(note));
     }
     let l = &msg.context.links;
-    let links: Vec<Value> = [("Grafana dashboard", &l.dashboard), ("Runbook", &l.runbook), ("Silence in Alertmanager", &l.silence)]
-        .into_iter()
-        .filter_map(|(text, u)| u.as_ref().map(|u| json!({"href": u, "text": text})))
-        .collect();
+    let links: Vec<Value> = [
+        ("Grafana dashboard", &l.dashboard),
+        ("Runbook", &l.runbook),
+        ("Silence in Alertmanager", &l.silence),
+    ]
+    .into_iter()
+    .filter_map(|(text, u)| u.as_ref().map(|u| json!({"href": u, "text": text})))
+    .collect();
     let mut payload = json!({
         "summary": truncated(&summary_text, 1024),
         "source": n.label("namespace").map(|ns| format!("namespace/{ns}")).unwrap_or_else(|| "infermon".to_string()),
@@ -80,7 +101,10 @@ pub fn render(msg: &Message<'_>, routing_key: &str, severity_map: &BTreeMap<Stri
         "class": n.label("alertname"),
         "custom_details": Value::Object(details),
     });
-    if let Some(t) = n.earliest_start().and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok()) {
+    if let Some(t) = n.earliest_start().and_then(|t| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    }) {
         payload["timestamp"] = json!(t);
     }
     let mut event = json!({
@@ -96,7 +120,8 @@ pub fn render(msg: &Message<'_>, routing_key: &str, severity_map: &BTreeMap<Stri
     }
     // Like Alertmanager: drop custom details rather than have the event rejected for size.
     if serde_json::to_vec(&event).map(|v| v.len()).unwrap_or(0) > MAX_EVENT_BYTES {
-        event["payload"]["custom_details"] = json!({"note": "details dropped: event exceeded 512 KB"});
+        event["payload"]["custom_details"] =
+            json!({"note": "details dropped: event exceeded 512 KB"});
     }
     event
 }
@@ -104,7 +129,12 @@ pub fn render(msg: &Message<'_>, routing_key: &str, severity_map: &BTreeMap<Stri
 impl Notifier for PagerDuty {
     fn send<'a>(&'a self, msg: &'a Message<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
-            let body = render(msg, &self.routing_key, &self.severity_map, &self.default_severity);
+            let body = render(
+                msg,
+                &self.routing_key,
+                &self.severity_map,
+                &self.default_severity,
+            );
             let body = serde_json::to_vec(&body).expect("JSON values serialize");
             match post(&self.client, &self.url, Default::default(), body).await {
                 Err(o) => o,
@@ -124,24 +154,55 @@ mod tests {
     use crate::notify::testutil::{assert_golden, context, hostile};
 
     fn map() -> BTreeMap<String, String> {
-        [("critical", "critical"), ("warning", "warning")].into_iter().map(|(a, b)| (a.into(), b.into())).collect()
+        [("critical", "critical"), ("warning", "warning")]
+            .into_iter()
+            .map(|(a, b)| (a.into(), b.into()))
+            .collect()
     }
 
     #[test]
     fn renders_trigger_golden() {
         let n = hostile();
         let c = context();
-        let msg = Message { notification: &n, context: &c, reminder: false, idempotency_key: "k".into() };
-        assert_golden("pagerduty_trigger.json", &render(&msg, "R0UTINGKEY", &map(), "error"));
+        let msg = Message {
+            notification: &n,
+            context: &c,
+            reminder: false,
+            idempotency_key: "k".into(),
+        };
+        assert_golden(
+            "pagerduty_trigger.json",
+            &render(&msg, "R0UTINGKEY", &map(), "error"),
+        );
     }
 
     #[test]
     fn resolve_uses_the_same_dedup_key() {
         let mut n = hostile();
         let c = context();
-        let trigger = render(&Message { notification: &n, context: &c, reminder: false, idempotency_key: "k".into() }, "K", &map(), "error");
+        let trigger = render(
+            &Message {
+                notification: &n,
+                context: &c,
+                reminder: false,
+                idempotency_key: "k".into(),
+            },
+            "K",
+            &map(),
+            "error",
+        );
         n.status = Status::Resolved;
-        let resolve = render(&Message { notification: &n, context: &c, reminder: false, idempotency_key: "k".into() }, "K", &map(), "error");
+        let resolve = render(
+            &Message {
+                notification: &n,
+                context: &c,
+                reminder: false,
+                idempotency_key: "k".into(),
+            },
+            "K",
+            &map(),
+            "error",
+        );
         assert_eq!(resolve["event_action"], "resolve");
         assert_eq!(trigger["dedup_key"], resolve["dedup_key"]);
         assert_eq!(trigger["dedup_key"].as_str().unwrap().len(), 64);
@@ -150,9 +211,20 @@ mod tests {
     #[test]
     fn unknown_severity_maps_to_default() {
         let mut n = hostile();
-        n.common_labels.insert("severity".into(), "exception".into());
+        n.common_labels
+            .insert("severity".into(), "exception".into());
         let c = context();
-        let e = render(&Message { notification: &n, context: &c, reminder: false, idempotency_key: "k".into() }, "K", &map(), "error");
+        let e = render(
+            &Message {
+                notification: &n,
+                context: &c,
+                reminder: false,
+                idempotency_key: "k".into(),
+            },
+            "K",
+            &map(),
+            "error",
+        );
         assert_eq!(e["payload"]["severity"], "error");
     }
 }

@@ -9,7 +9,10 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::{alert_line, classify, context_note, context_rows, more_text, post, summary, title, truncated, Message, Notifier};
+use super::{
+    alert_line, classify, context_note, context_rows, more_text, post, summary, title, truncated,
+    Message, Notifier,
+};
 use crate::outbox::retry::{Outcome, Reason};
 use crate::payload::Status;
 
@@ -24,7 +27,9 @@ pub struct Slack {
 
 /// Slack mrkdwn escaping (api.slack.com "Escaping text").
 pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// The request body.
@@ -36,12 +41,16 @@ pub fn render(msg: &Message<'_>) -> Value {
         Status::Firing => ":red_circle:",
         Status::Resolved => ":large_green_circle:",
     };
-    let mut blocks = vec![json!({"type": "header", "text": {"type": "plain_text", "text": truncated(&title, 150), "emoji": true}})];
+    let mut blocks = vec![
+        json!({"type": "header", "text": {"type": "plain_text", "text": truncated(&title, 150), "emoji": true}}),
+    ];
     if let Some(s) = summary(n) {
         blocks.push(json!({"type": "section", "text": {"type": "mrkdwn", "text": truncated(&format!("{icon} {}", escape(s)), 3000)}}));
     }
     let shown = n.alerts.len().min(MAX_ALERT_LINES);
-    let mut lines: Vec<String> = (0..shown).map(|i| format!("• {}", escape(&alert_line(n, i)))).collect();
+    let mut lines: Vec<String> = (0..shown)
+        .map(|i| format!("• {}", escape(&alert_line(n, i))))
+        .collect();
     if let Some(more) = more_text(shown, n) {
         lines.push(format!("_{more}_"));
     }
@@ -66,10 +75,17 @@ pub fn render(msg: &Message<'_>) -> Value {
     }
     let links = &ctx.links;
     let mut link_texts = vec![];
-    for (name, url) in [("Dashboard", &links.dashboard), ("Runbook", &links.runbook), ("Silence", &links.silence)] {
+    for (name, url) in [
+        ("Dashboard", &links.dashboard),
+        ("Runbook", &links.runbook),
+        ("Silence", &links.silence),
+    ] {
         if let Some(u) = url {
             // URLs are http(s)-checked upstream; `|` and `>` would end the link, so escape them.
-            link_texts.push(format!("<{}|{name}>", u.replace('>', "%3E").replace('|', "%7C")));
+            link_texts.push(format!(
+                "<{}|{name}>",
+                u.replace('>', "%3E").replace('|', "%7C")
+            ));
         }
     }
     if !link_texts.is_empty() {
@@ -117,7 +133,12 @@ mod tests {
     fn renders_block_kit_golden() {
         let n = hostile();
         let c = context();
-        let msg = Message { notification: &n, context: &c, reminder: false, idempotency_key: "k".into() };
+        let msg = Message {
+            notification: &n,
+            context: &c,
+            reminder: false,
+            idempotency_key: "k".into(),
+        };
         assert_golden("slack_firing.json", &render(&msg));
     }
 
@@ -125,7 +146,12 @@ mod tests {
     fn escapes_mrkdwn_injection() {
         let n = hostile();
         let c = context();
-        let msg = Message { notification: &n, context: &c, reminder: false, idempotency_key: "k".into() };
+        let msg = Message {
+            notification: &n,
+            context: &c,
+            reminder: false,
+            idempotency_key: "k".into(),
+        };
         let text = render(&msg).to_string();
         assert!(!text.contains("<!channel>"), "{text}");
         assert!(text.contains("&lt;!channel&gt;"));

@@ -7,7 +7,10 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use serde_json::{json, Value};
 
-use super::{alert_line, classify, context_note, context_rows, more_text, post, summary, title, truncated, Message, Notifier};
+use super::{
+    alert_line, classify, context_note, context_rows, more_text, post, summary, title, truncated,
+    Message, Notifier,
+};
 use crate::outbox::retry::Outcome;
 use crate::payload::Status;
 
@@ -24,7 +27,10 @@ pub struct Teams {
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if matches!(c, '\\' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '`' | '<' | '>') {
+        if matches!(
+            c,
+            '\\' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '`' | '<' | '>'
+        ) {
             out.push('\\');
         }
         out.push(c);
@@ -38,7 +44,9 @@ fn card(msg: &Message<'_>, max_lines: usize) -> Value {
         Status::Firing => "Attention",
         Status::Resolved => "Good",
     };
-    let mut body = vec![json!({"type": "TextBlock", "text": escape(&title(n, msg.reminder)), "weight": "Bolder", "size": "Medium", "wrap": true, "style": "heading", "color": color})];
+    let mut body = vec![
+        json!({"type": "TextBlock", "text": escape(&title(n, msg.reminder)), "weight": "Bolder", "size": "Medium", "wrap": true, "style": "heading", "color": color}),
+    ];
     if let Some(s) = summary(n) {
         body.push(json!({"type": "TextBlock", "text": escape(&truncated(s, 1000)), "wrap": true}));
     }
@@ -47,24 +55,38 @@ fn card(msg: &Message<'_>, max_lines: usize) -> Value {
         body.push(json!({"type": "TextBlock", "text": format!("- {}", escape(&alert_line(n, i))), "wrap": true, "spacing": "None"}));
     }
     if let Some(more) = more_text(shown, n) {
-        body.push(json!({"type": "TextBlock", "text": escape(&more), "wrap": true, "isSubtle": true}));
+        body.push(
+            json!({"type": "TextBlock", "text": escape(&more), "wrap": true, "isSubtle": true}),
+        );
     }
     for (model, figs) in context_rows(msg.context).into_iter().take(10) {
         if figs.is_empty() {
             continue;
         }
         body.push(json!({"type": "TextBlock", "text": format!("Model {}", escape(&model)), "weight": "Bolder", "wrap": true}));
-        let facts: Vec<Value> = figs.into_iter().map(|(k, v)| json!({"title": k, "value": v})).collect();
+        let facts: Vec<Value> = figs
+            .into_iter()
+            .map(|(k, v)| json!({"title": k, "value": v}))
+            .collect();
         body.push(json!({"type": "FactSet", "facts": facts}));
     }
     if let Some(note) = context_note(msg.context) {
-        body.push(json!({"type": "TextBlock", "text": escape(&note), "wrap": true, "isSubtle": true}));
+        body.push(
+            json!({"type": "TextBlock", "text": escape(&note), "wrap": true, "isSubtle": true}),
+        );
     }
     let l = &msg.context.links;
-    let actions: Vec<Value> = [("Dashboard", &l.dashboard), ("Runbook", &l.runbook), ("Silence", &l.silence)]
-        .into_iter()
-        .filter_map(|(t, u)| u.as_ref().map(|u| json!({"type": "Action.OpenUrl", "title": t, "url": u})))
-        .collect();
+    let actions: Vec<Value> = [
+        ("Dashboard", &l.dashboard),
+        ("Runbook", &l.runbook),
+        ("Silence", &l.silence),
+    ]
+    .into_iter()
+    .filter_map(|(t, u)| {
+        u.as_ref()
+            .map(|u| json!({"type": "Action.OpenUrl", "title": t, "url": u}))
+    })
+    .collect();
     let mut content = json!({
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
@@ -83,7 +105,12 @@ pub fn render(msg: &Message<'_>) -> Value {
     let mut lines = msg.notification.alerts.len().min(100);
     loop {
         let c = card(msg, lines);
-        if lines == 0 || serde_json::to_vec(&c).map(|v| v.len()).unwrap_or(usize::MAX) <= MAX_CARD_BYTES {
+        if lines == 0
+            || serde_json::to_vec(&c)
+                .map(|v| v.len())
+                .unwrap_or(usize::MAX)
+                <= MAX_CARD_BYTES
+        {
             return c;
         }
         lines /= 2;
@@ -115,7 +142,15 @@ mod tests {
     fn renders_adaptive_card_golden() {
         let n = hostile();
         let c = context();
-        assert_golden("teams_firing.json", &render(&Message { notification: &n, context: &c, reminder: false, idempotency_key: "k".into() }));
+        assert_golden(
+            "teams_firing.json",
+            &render(&Message {
+                notification: &n,
+                context: &c,
+                reminder: false,
+                idempotency_key: "k".into(),
+            }),
+        );
     }
 
     #[test]
@@ -125,12 +160,18 @@ mod tests {
         n.alerts = (0..2000)
             .map(|i| {
                 let mut a = a.clone();
-                a.labels.insert("pod".into(), format!("vllm-{i}-{}", "x".repeat(100)));
+                a.labels
+                    .insert("pod".into(), format!("vllm-{i}-{}", "x".repeat(100)));
                 a
             })
             .collect();
         let c = context();
-        let v = render(&Message { notification: &n, context: &c, reminder: false, idempotency_key: "k".into() });
+        let v = render(&Message {
+            notification: &n,
+            context: &c,
+            reminder: false,
+            idempotency_key: "k".into(),
+        });
         let size = serde_json::to_vec(&v).unwrap().len();
         assert!(size <= MAX_CARD_BYTES, "{size}");
         assert!(v.to_string().contains("1 truncated by Alertmanager"), "{v}");

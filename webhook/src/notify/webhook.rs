@@ -27,7 +27,8 @@ pub fn render(msg: &Message<'_>) -> Value {
 
 /// `sha256=<hex>` over `"<timestamp>:<body>"`.
 pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b":");
     mac.update(body);
@@ -44,7 +45,10 @@ impl Notifier for Webhook {
             }
             if let Some(secret) = &self.hmac_secret {
                 let ts = time::OffsetDateTime::now_utc().unix_timestamp();
-                for (k, v) in [(TIMESTAMP_HEADER.to_string(), ts.to_string()), (self.signature_header.clone(), sign(secret, ts, &body))] {
+                for (k, v) in [
+                    (TIMESTAMP_HEADER.to_string(), ts.to_string()),
+                    (self.signature_header.clone(), sign(secret, ts, &body)),
+                ] {
                     if let Some((k, v)) = header(&k, &v) {
                         headers.insert(k, v);
                     }
@@ -65,11 +69,17 @@ mod tests {
     #[test]
     fn signature_matches_a_known_vector() {
         // printf '1700000000:{}' | openssl dgst -sha256 -hmac key
-        assert_eq!(sign("key", 1_700_000_000, b"{}"), format!("sha256={}", {
-            let mut m = Hmac::<Sha256>::new_from_slice(b"key").unwrap();
-            m.update(b"1700000000:{}");
-            hex::encode(m.finalize().into_bytes())
-        }));
-        assert_ne!(sign("key", 1_700_000_000, b"{}"), sign("key", 1_700_000_001, b"{}"));
+        assert_eq!(
+            sign("key", 1_700_000_000, b"{}"),
+            format!("sha256={}", {
+                let mut m = Hmac::<Sha256>::new_from_slice(b"key").unwrap();
+                m.update(b"1700000000:{}");
+                hex::encode(m.finalize().into_bytes())
+            })
+        );
+        assert_ne!(
+            sign("key", 1_700_000_000, b"{}"),
+            sign("key", 1_700_000_001, b"{}")
+        );
     }
 }

@@ -35,9 +35,16 @@ impl Reason {
 pub enum Outcome {
     Delivered,
     /// Try again later; `retry_after` is the destination's own hint (`Retry-After`), honoured over our backoff.
-    Retry { reason: Reason, detail: String, retry_after: Option<Duration> },
+    Retry {
+        reason: Reason,
+        detail: String,
+        retry_after: Option<Duration>,
+    },
     /// Will never succeed as sent: mark dead right away.
-    Fail { reason: Reason, detail: String },
+    Fail {
+        reason: Reason,
+        detail: String,
+    },
 }
 
 /// The shared HTTP status table: 2xx delivered; 408, 429 and 5xx retried; any other status fails for good.
@@ -45,10 +52,25 @@ pub enum Outcome {
 pub fn classify_status(status: u16, retry_after: Option<Duration>, detail: String) -> Outcome {
     match status {
         200..=299 => Outcome::Delivered,
-        429 => Outcome::Retry { reason: Reason::RateLimited, detail, retry_after },
-        408 => Outcome::Retry { reason: Reason::Timeout, detail, retry_after },
-        500..=599 => Outcome::Retry { reason: Reason::ServerError, detail, retry_after },
-        _ => Outcome::Fail { reason: Reason::ClientError, detail },
+        429 => Outcome::Retry {
+            reason: Reason::RateLimited,
+            detail,
+            retry_after,
+        },
+        408 => Outcome::Retry {
+            reason: Reason::Timeout,
+            detail,
+            retry_after,
+        },
+        500..=599 => Outcome::Retry {
+            reason: Reason::ServerError,
+            detail,
+            retry_after,
+        },
+        _ => Outcome::Fail {
+            reason: Reason::ClientError,
+            detail,
+        },
     }
 }
 
@@ -61,8 +83,13 @@ pub fn parse_retry_after(value: &str, now_unix_secs: i64) -> Option<Duration> {
     let fmt = time::macros::format_description!(
         "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
     );
-    let t = time::PrimitiveDateTime::parse(v, &fmt).ok()?.assume_utc().unix_timestamp();
-    Some(Duration::from_secs(t.saturating_sub(now_unix_secs).max(0) as u64))
+    let t = time::PrimitiveDateTime::parse(v, &fmt)
+        .ok()?
+        .assume_utc()
+        .unix_timestamp();
+    Some(Duration::from_secs(
+        t.saturating_sub(now_unix_secs).max(0) as u64
+    ))
 }
 
 /// Backoff settings.
@@ -75,7 +102,13 @@ pub struct Backoff {
 /// When to try again after `attempts` failed attempts (1 = the first failed). Capped exponential (×2) with
 /// "equal jitter": half the delay fixed, half random (`jitter01` in [0,1)), so retries from a burst spread out but
 /// never come sooner than half the nominal delay. `Retry-After` wins if it is longer.
-pub fn next_attempt_at(now_ms: i64, attempts: u32, b: Backoff, retry_after: Option<Duration>, jitter01: f64) -> i64 {
+pub fn next_attempt_at(
+    now_ms: i64,
+    attempts: u32,
+    b: Backoff,
+    retry_after: Option<Duration>,
+    jitter01: f64,
+) -> i64 {
     let exp = attempts.saturating_sub(1).min(30);
     let nominal = b.initial.saturating_mul(1u32 << exp.min(20)).min(b.max);
     let half = nominal / 2;
@@ -126,31 +159,57 @@ mod tests {
             };
             assert_eq!(got, *want, "status {code}");
         }
-        assert!(matches!(classify_status(429, None, String::new()), Outcome::Retry { reason: Reason::RateLimited, .. }));
+        assert!(matches!(
+            classify_status(429, None, String::new()),
+            Outcome::Retry {
+                reason: Reason::RateLimited,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn backoff_doubles_with_equal_jitter_and_is_capped() {
-        let b = Backoff { initial: Duration::from_secs(1), max: Duration::from_secs(60) };
+        let b = Backoff {
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+        };
         assert_eq!(next_attempt_at(0, 1, b, None, 0.0), 500);
         assert_eq!(next_attempt_at(0, 1, b, None, 0.999_999), 999);
         assert_eq!(next_attempt_at(0, 3, b, None, 0.0), 2_000);
-        assert_eq!(next_attempt_at(0, 50, b, None, 0.0), 30_000, "capped at max, jitter floor is max/2");
+        assert_eq!(
+            next_attempt_at(0, 50, b, None, 0.0),
+            30_000,
+            "capped at max, jitter floor is max/2"
+        );
         assert!(next_attempt_at(0, 50, b, None, 1.0) <= 60_000);
     }
 
     #[test]
     fn retry_after_wins_when_longer() {
-        let b = Backoff { initial: Duration::from_secs(1), max: Duration::from_secs(60) };
-        assert_eq!(next_attempt_at(1_000, 1, b, Some(Duration::from_secs(30)), 0.5), 31_000);
-        assert_eq!(next_attempt_at(0, 1, b, Some(Duration::from_millis(1)), 0.0), 500, "shorter hint ignored");
+        let b = Backoff {
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+        };
+        assert_eq!(
+            next_attempt_at(1_000, 1, b, Some(Duration::from_secs(30)), 0.5),
+            31_000
+        );
+        assert_eq!(
+            next_attempt_at(0, 1, b, Some(Duration::from_millis(1)), 0.0),
+            500,
+            "shorter hint ignored"
+        );
     }
 
     #[test]
     fn parses_retry_after_seconds_and_http_dates() {
         assert_eq!(parse_retry_after("7", 0), Some(Duration::from_secs(7)));
         // Sun, 06 Nov 1994 08:49:37 GMT = 784111777
-        assert_eq!(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_770), Some(Duration::from_secs(7)));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_770),
+            Some(Duration::from_secs(7))
+        );
         assert_eq!(parse_retry_after("soon", 0), None);
     }
 

@@ -18,12 +18,20 @@ pub const DEAD: i64 = 2;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("outbox database {path}: {source}")]
-    Open { path: PathBuf, source: rusqlite::Error },
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
     #[error("cannot create data directory {path}: {source}")]
-    DataDir { path: PathBuf, source: std::io::Error },
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("outbox database error: {0}")]
     Sql(#[from] rusqlite::Error),
-    #[error("outbox is full ({0} notifications stored; raise outbox.max_notifications or fix delivery)")]
+    #[error(
+        "outbox is full ({0} notifications stored; raise outbox.max_notifications or fix delivery)"
+    )]
     Full(u64),
     #[error("outbox is unavailable")]
     Unavailable,
@@ -73,17 +81,24 @@ pub fn db_path(data_dir: &Path) -> PathBuf {
 /// Opens (creating if needed) the database for writing. `max_db_bytes` caps the file via `max_page_count`,
 /// which makes SQLite answer SQLITE_FULL like a full disk would.
 pub fn open_writer(data_dir: &Path, max_db_bytes: Option<u64>) -> Result<Connection, StoreError> {
-    std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir { path: data_dir.to_owned(), source })?;
+    std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+        path: data_dir.to_owned(),
+        source,
+    })?;
     let path = db_path(data_dir);
     let open = |path: &Path| -> rusqlite::Result<Connection> {
         let c = Connection::open(path)?;
         c.busy_timeout(std::time::Duration::from_secs(5))?;
         let mode: String = c.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(rusqlite::Error::InvalidParameterName(format!("journal_mode is {mode}, expected wal")));
+            return Err(rusqlite::Error::InvalidParameterName(format!(
+                "journal_mode is {mode}, expected wal"
+            )));
         }
         // FULL: every commit fsyncs the WAL, so a 2xx means "survives power loss" (performance.md §4.2).
-        c.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=0;")?;
+        c.execute_batch(
+            "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=0;",
+        )?;
         c.execute_batch(SCHEMA)?;
         if let Some(max) = max_db_bytes {
             let page: i64 = c.query_row("PRAGMA page_size", [], |r| r.get(0))?;
@@ -98,8 +113,14 @@ pub fn open_writer(data_dir: &Path, max_db_bytes: Option<u64>) -> Result<Connect
 /// Opens a reader connection (the worker and the status queries).
 pub fn open_reader(data_dir: &Path) -> Result<Connection, StoreError> {
     let path = db_path(data_dir);
-    let c = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-        .map_err(|source| StoreError::Open { path: path.clone(), source })?;
+    let c = Connection::open_with_flags(
+        &path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|source| StoreError::Open {
+        path: path.clone(),
+        source,
+    })?;
     c.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(c)
 }
@@ -129,7 +150,8 @@ pub fn insert_notification(
 }
 
 pub fn remember_key(tx: &Connection, key: &[u8], accepted_ms: i64) -> rusqlite::Result<()> {
-    tx.prepare_cached("INSERT OR REPLACE INTO dedupe(key, accepted_ms) VALUES (?1, ?2)")?.execute(params![key, accepted_ms])?;
+    tx.prepare_cached("INSERT OR REPLACE INTO dedupe(key, accepted_ms) VALUES (?1, ?2)")?
+        .execute(params![key, accepted_ms])?;
     Ok(())
 }
 
@@ -151,7 +173,10 @@ pub fn load_keys(c: &Connection, since_ms: i64) -> rusqlite::Result<Vec<([u8; 32
 }
 
 pub fn count_notifications(c: &Connection) -> rusqlite::Result<u64> {
-    c.query_row("SELECT count(*) FROM notifications", [], |r| r.get::<_, i64>(0)).map(|n| n as u64)
+    c.query_row("SELECT count(*) FROM notifications", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map(|n| n as u64)
 }
 
 /// A delivery ready to be attempted, with what is needed to render it.
@@ -169,7 +194,11 @@ pub struct DueDelivery {
 
 /// Pending deliveries due at `now_ms`, oldest first, skipping any that has an earlier pending delivery for the same
 /// (receiver, group): per group, destinations see notifications in the order Alertmanager sent them.
-pub fn due_deliveries(c: &Connection, now_ms: i64, limit: usize) -> rusqlite::Result<Vec<DueDelivery>> {
+pub fn due_deliveries(
+    c: &Connection,
+    now_ms: i64,
+    limit: usize,
+) -> rusqlite::Result<Vec<DueDelivery>> {
     let mut st = c.prepare_cached(
         "SELECT d.id, d.notification_id, d.receiver, d.attempts, d.created_ms, n.reminder, n.body, n.context
          FROM deliveries d JOIN notifications n ON n.id = d.notification_id
@@ -195,7 +224,13 @@ pub fn due_deliveries(c: &Connection, now_ms: i64, limit: usize) -> rusqlite::Re
 
 /// Earliest `next_attempt_ms` among pending deliveries, to sleep until then.
 pub fn next_due_ms(c: &Connection) -> rusqlite::Result<Option<i64>> {
-    c.query_row("SELECT min(next_attempt_ms) FROM deliveries WHERE state = 0", [], |r| r.get(0)).optional().map(Option::flatten)
+    c.query_row(
+        "SELECT min(next_attempt_ms) FROM deliveries WHERE state = 0",
+        [],
+        |r| r.get(0),
+    )
+    .optional()
+    .map(Option::flatten)
 }
 
 /// Outbox figures for /metrics and the status endpoint.
@@ -209,7 +244,8 @@ pub struct OutboxStats {
 
 pub fn stats(c: &Connection) -> rusqlite::Result<OutboxStats> {
     let mut s = OutboxStats::default();
-    let mut st = c.prepare_cached("SELECT state, count(*), min(created_ms) FROM deliveries GROUP BY state")?;
+    let mut st =
+        c.prepare_cached("SELECT state, count(*), min(created_ms) FROM deliveries GROUP BY state")?;
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
         let state: i64 = r.get(0)?;
@@ -260,7 +296,12 @@ pub fn dead_deliveries(c: &Connection, limit: usize) -> rusqlite::Result<Vec<Dea
 
 /// Deletes finished notifications (no pending delivery) older than `before_ms`, at most `limit` per call so a prune
 /// never holds the write lock long. Returns how many notifications were removed.
-pub fn prune(tx: &Connection, before_ms: i64, dedupe_before_ms: i64, limit: usize) -> rusqlite::Result<u64> {
+pub fn prune(
+    tx: &Connection,
+    before_ms: i64,
+    dedupe_before_ms: i64,
+    limit: usize,
+) -> rusqlite::Result<u64> {
     let n = tx.execute(
         "DELETE FROM notifications WHERE id IN (
              SELECT n.id FROM notifications n WHERE n.received_ms < ?1
@@ -268,6 +309,9 @@ pub fn prune(tx: &Connection, before_ms: i64, dedupe_before_ms: i64, limit: usiz
              LIMIT ?2)",
         params![before_ms, limit as i64],
     )?;
-    tx.execute("DELETE FROM dedupe WHERE accepted_ms < ?1", [dedupe_before_ms])?;
+    tx.execute(
+        "DELETE FROM dedupe WHERE accepted_ms < ?1",
+        [dedupe_before_ms],
+    )?;
     Ok(n as u64)
 }

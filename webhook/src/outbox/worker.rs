@@ -54,7 +54,10 @@ impl Worker {
         retry: RetryConfig,
         metrics: Arc<Metrics>,
     ) -> Worker {
-        let gates = notifiers.keys().map(|k| (k.clone(), tokio::sync::Mutex::new(None))).collect();
+        let gates = notifiers
+            .keys()
+            .map(|k| (k.clone(), tokio::sync::Mutex::new(None)))
+            .collect();
         Worker {
             data_dir,
             writer,
@@ -84,12 +87,20 @@ impl Worker {
             while tasks.try_join_next().is_some() {}
             let mut sleep_for = Duration::from_secs(1);
             let poll_started = Instant::now();
-            self.released.lock().expect("lock").retain(|_, t| t.elapsed() < Duration::from_secs(30));
-            match self.clone().read(move |c| {
-                let now = now_ms();
-                Ok((store::due_deliveries(c, now, POLL_LIMIT)?, store::next_due_ms(c)?))
-            })
-            .await
+            self.released
+                .lock()
+                .expect("lock")
+                .retain(|_, t| t.elapsed() < Duration::from_secs(30));
+            match self
+                .clone()
+                .read(move |c| {
+                    let now = now_ms();
+                    Ok((
+                        store::due_deliveries(c, now, POLL_LIMIT)?,
+                        store::next_due_ms(c)?,
+                    ))
+                })
+                .await
             {
                 Ok((due, next)) => {
                     for d in due {
@@ -115,7 +126,10 @@ impl Worker {
                 last_prune = Instant::now();
                 if let Ok(n) = self.writer.prune(now_ms()).await {
                     if n > 0 {
-                        tracing::info!(notifications = n, "Pruned finished notifications past retention.");
+                        tracing::info!(
+                            notifications = n,
+                            "Pruned finished notifications past retention."
+                        );
                     }
                 }
             }
@@ -129,9 +143,14 @@ impl Worker {
         let n = tasks.len();
         if n > 0 {
             tracing::info!(in_flight = n, "Finishing in-flight deliveries before exit.");
-            let finished = tokio::time::timeout(drain, async { while tasks.join_next().await.is_some() {} }).await;
+            let finished =
+                tokio::time::timeout(drain, async { while tasks.join_next().await.is_some() {} })
+                    .await;
             if finished.is_err() {
-                tracing::warn!(left = tasks.len(), "Shutdown deadline reached; unfinished deliveries stay in the outbox.");
+                tracing::warn!(
+                    left = tasks.len(),
+                    "Shutdown deadline reached; unfinished deliveries stay in the outbox."
+                );
                 tasks.abort_all();
             }
         }
@@ -140,7 +159,10 @@ impl Worker {
     fn publish_stats(&self, s: &OutboxStats) {
         self.metrics.outbox_pending.set(s.pending as i64);
         self.metrics.outbox_dead.set(s.dead as i64);
-        let age = s.oldest_pending_ms.map(|t| (now_ms() - t).max(0) as f64 / 1000.0).unwrap_or(0.0);
+        let age = s
+            .oldest_pending_ms
+            .map(|t| (now_ms() - t).max(0) as f64 / 1000.0)
+            .unwrap_or(0.0);
         self.metrics.outbox_oldest_pending_seconds.set(age);
     }
 
@@ -166,7 +188,13 @@ impl Worker {
 
     /// Marks a delivery in flight unless it already is or its receiver is at its concurrency limit.
     fn claim(&self, d: &DueDelivery, poll_started: Instant) -> bool {
-        if self.released.lock().expect("lock").get(&d.id).is_some_and(|t| *t >= poll_started) {
+        if self
+            .released
+            .lock()
+            .expect("lock")
+            .get(&d.id)
+            .is_some_and(|t| *t >= poll_started)
+        {
             return false;
         }
         let limit = match self.notifiers.get(&d.receiver) {
@@ -186,7 +214,10 @@ impl Worker {
 
     fn release(&self, d: &DueDelivery) {
         // Recorded before leaving the in-flight set, so a concurrent claim sees one or the other.
-        self.released.lock().expect("lock").insert(d.id, Instant::now());
+        self.released
+            .lock()
+            .expect("lock")
+            .insert(d.id, Instant::now());
         self.in_flight.lock().expect("lock").remove(&d.id);
         if let Some(c) = self.per_receiver.lock().expect("lock").get_mut(&d.receiver) {
             *c = c.saturating_sub(1);
@@ -209,14 +240,24 @@ impl Worker {
             self.count(&d.receiver, "dead", Reason::Config.as_str());
             let error = format!("receiver {:?} is not in the configuration", d.receiver);
             tracing::error!(delivery = d.id, receiver = %d.receiver, "Delivery marked dead: receiver no longer configured.");
-            return DeliveryUpdate::Dead { id: d.id, attempts, error, now_ms: now_ms() };
+            return DeliveryUpdate::Dead {
+                id: d.id,
+                attempts,
+                error,
+                now_ms: now_ms(),
+            };
         };
         let n = match crate::payload::parse(&d.body) {
             Ok(n) => n,
             Err(e) => {
                 // Cannot happen for rows we wrote (they were parsed before storing); guard anyway.
                 self.count(&d.receiver, "dead", Reason::ClientError.as_str());
-                return DeliveryUpdate::Dead { id: d.id, attempts, error: format!("stored body unreadable: {e}"), now_ms: now_ms() };
+                return DeliveryUpdate::Dead {
+                    id: d.id,
+                    attempts,
+                    error: format!("stored body unreadable: {e}"),
+                    now_ms: now_ms(),
+                };
             }
         };
         let context = self.context(d, &n).await;
@@ -246,32 +287,63 @@ impl Worker {
             Outcome::Delivered => {
                 self.count(&d.receiver, "delivered", "");
                 tracing::info!(receiver = %d.receiver, delivery = d.id, attempts, "Delivered.");
-                DeliveryUpdate::Delivered { id: d.id, attempts, now_ms: now }
+                DeliveryUpdate::Delivered {
+                    id: d.id,
+                    attempts,
+                    now_ms: now,
+                }
             }
-            Outcome::Retry { reason, detail, retry_after } => {
-                let b = Backoff { initial: self.retry.initial_backoff, max: self.retry.max_backoff };
+            Outcome::Retry {
+                reason,
+                detail,
+                retry_after,
+            } => {
+                let b = Backoff {
+                    initial: self.retry.initial_backoff,
+                    max: self.retry.max_backoff,
+                };
                 let next = retry::next_attempt_at(now, attempts, b, retry_after, retry::jitter());
                 if retry::too_old(d.created_ms, next, self.retry.max_age) {
                     self.count(&d.receiver, "dead", reason.as_str());
                     tracing::error!(receiver = %d.receiver, delivery = d.id, attempts, error = %detail, "Delivery marked dead after its maximum age.");
-                    DeliveryUpdate::Dead { id: d.id, attempts, error: format!("gave up after max_age: {detail}"), now_ms: now }
+                    DeliveryUpdate::Dead {
+                        id: d.id,
+                        attempts,
+                        error: format!("gave up after max_age: {detail}"),
+                        now_ms: now,
+                    }
                 } else {
                     self.count(&d.receiver, "retry", reason.as_str());
                     tracing::warn!(receiver = %d.receiver, delivery = d.id, attempts, error = %detail, "Delivery failed; will retry.");
-                    DeliveryUpdate::Retry { id: d.id, attempts, next_attempt_ms: next, error: detail, now_ms: now }
+                    DeliveryUpdate::Retry {
+                        id: d.id,
+                        attempts,
+                        next_attempt_ms: next,
+                        error: detail,
+                        now_ms: now,
+                    }
                 }
             }
             Outcome::Fail { reason, detail } => {
                 self.count(&d.receiver, "dead", reason.as_str());
                 tracing::error!(receiver = %d.receiver, delivery = d.id, attempts, error = %detail, "Delivery rejected by the destination; marked dead.");
-                DeliveryUpdate::Dead { id: d.id, attempts, error: detail, now_ms: now }
+                DeliveryUpdate::Dead {
+                    id: d.id,
+                    attempts,
+                    error: detail,
+                    now_ms: now,
+                }
             }
         }
     }
 
     /// The notification's context: stored, or fetched once and shared by all its deliveries.
     async fn context(&self, d: &DueDelivery, n: &crate::payload::Notification) -> Context {
-        if let Some(c) = d.context.as_deref().and_then(|c| serde_json::from_str::<Context>(c).ok()) {
+        if let Some(c) = d
+            .context
+            .as_deref()
+            .and_then(|c| serde_json::from_str::<Context>(c).ok())
+        {
             return c;
         }
         let cell = {
@@ -282,7 +354,10 @@ impl Worker {
             map.entry(d.notification_id).or_default().clone()
         };
         cell.get_or_init(|| async {
-            let c = self.enricher.enrich(n, time::OffsetDateTime::now_utc()).await;
+            let c = self
+                .enricher
+                .enrich(n, time::OffsetDateTime::now_utc())
+                .await;
             if let Ok(json) = serde_json::to_string(&c) {
                 self.writer.set_context(d.notification_id, json);
             }
@@ -293,6 +368,13 @@ impl Worker {
     }
 
     fn count(&self, receiver: &str, outcome: &'static str, reason: &'static str) {
-        self.metrics.deliveries.get_or_create(&DeliveryLabels { receiver: receiver.to_string(), outcome, reason }).inc();
+        self.metrics
+            .deliveries
+            .get_or_create(&DeliveryLabels {
+                receiver: receiver.to_string(),
+                outcome,
+                reason,
+            })
+            .inc();
     }
 }

@@ -36,23 +36,47 @@ pub struct AcceptRequest {
 /// Result of an accept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Accepted {
-    Stored { notification_id: i64, reminder: bool },
+    Stored {
+        notification_id: i64,
+        reminder: bool,
+    },
     Duplicate,
 }
 
 /// The outcome of one delivery attempt, to be recorded.
 #[derive(Debug, Clone)]
 pub enum DeliveryUpdate {
-    Delivered { id: i64, attempts: u32, now_ms: i64 },
-    Retry { id: i64, attempts: u32, next_attempt_ms: i64, error: String, now_ms: i64 },
-    Dead { id: i64, attempts: u32, error: String, now_ms: i64 },
+    Delivered {
+        id: i64,
+        attempts: u32,
+        now_ms: i64,
+    },
+    Retry {
+        id: i64,
+        attempts: u32,
+        next_attempt_ms: i64,
+        error: String,
+        now_ms: i64,
+    },
+    Dead {
+        id: i64,
+        attempts: u32,
+        error: String,
+        now_ms: i64,
+    },
 }
 
 enum Op {
     Accept(AcceptRequest, oneshot::Sender<Result<Accepted, StoreError>>),
     Update(DeliveryUpdate, oneshot::Sender<Result<(), StoreError>>),
-    SetContext { notification_id: i64, context: String },
-    Prune { now_ms: i64, reply: oneshot::Sender<Result<u64, StoreError>> },
+    SetContext {
+        notification_id: i64,
+        context: String,
+    },
+    Prune {
+        now_ms: i64,
+        reply: oneshot::Sender<Result<u64, StoreError>>,
+    },
     Shutdown,
 }
 
@@ -80,11 +104,19 @@ pub struct Writer {
 impl Writer {
     /// Starts the writer thread. If the database cannot be opened the writer keeps trying every second and answers
     /// every operation with [`StoreError::Unavailable`] meanwhile (so the receive path answers 503).
-    pub fn spawn(cfg: WriterConfig, metrics: Arc<Metrics>) -> (Writer, std::thread::JoinHandle<()>) {
+    pub fn spawn(
+        cfg: WriterConfig,
+        metrics: Arc<Metrics>,
+    ) -> (Writer, std::thread::JoinHandle<()>) {
         let (tx, rx) = sync_channel(cfg.queue_capacity);
         let available = Arc::new(AtomicBool::new(false));
         let committed = Arc::new(Notify::new());
-        let w = Writer { tx, closed: Arc::new(AtomicBool::new(false)), available: available.clone(), committed: committed.clone() };
+        let w = Writer {
+            tx,
+            closed: Arc::new(AtomicBool::new(false)),
+            available: available.clone(),
+            committed: committed.clone(),
+        };
         let handle = std::thread::Builder::new()
             .name("outbox-writer".into())
             .spawn(move || run(cfg, rx, available, committed, metrics))
@@ -110,18 +142,27 @@ impl Writer {
     /// Records a delivery outcome; returns after it is committed.
     pub async fn update(&self, u: DeliveryUpdate) -> Result<(), StoreError> {
         let (reply, rx) = oneshot::channel();
-        // Outcome records must not be dropped on a full queue: wait for room instead.
-        let tx = self.tx.clone();
-        tokio::task::spawn_blocking(move || tx.send(Op::Update(u, reply)))
-            .await
-            .map_err(|_| StoreError::Unavailable)?
-            .map_err(|_| StoreError::Unavailable)?;
+        // Outcome records must not be dropped on a full queue: wait for room (off the async threads) instead.
+        match self.tx.try_send(Op::Update(u, reply)) {
+            Ok(()) => {}
+            Err(TrySendError::Disconnected(_)) => return Err(StoreError::Unavailable),
+            Err(TrySendError::Full(op)) => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || tx.send(op).map_err(|_| ()))
+                    .await
+                    .map_err(|_| StoreError::Unavailable)?
+                    .map_err(|_| StoreError::Unavailable)?;
+            }
+        }
         rx.await.map_err(|_| StoreError::Unavailable)?
     }
 
     /// Stores the enrichment of a notification (best effort: losing it only means enriching again).
     pub fn set_context(&self, notification_id: i64, context: String) {
-        let _ = self.tx.try_send(Op::SetContext { notification_id, context });
+        let _ = self.tx.try_send(Op::SetContext {
+            notification_id,
+            context,
+        });
     }
 
     /// Deletes old finished notifications and expired dedupe keys.
@@ -155,7 +196,13 @@ struct State {
     stored: u64,
 }
 
-fn run(cfg: WriterConfig, rx: Receiver<Op>, available: Arc<AtomicBool>, committed: Arc<Notify>, metrics: Arc<Metrics>) {
+fn run(
+    cfg: WriterConfig,
+    rx: Receiver<Op>,
+    available: Arc<AtomicBool>,
+    committed: Arc<Notify>,
+    metrics: Arc<Metrics>,
+) {
     let mut logged = false;
     let (mut conn, mut state) = loop {
         match open(&cfg) {
@@ -220,7 +267,10 @@ fn open(cfg: &WriterConfig) -> Result<(Connection, State), StoreError> {
 }
 
 pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 fn fail(op: Op, err: impl Fn() -> StoreError) {
@@ -240,7 +290,10 @@ fn fail(op: Op, err: impl Fn() -> StoreError) {
 
 /// Replies to send once the batch's fate is known.
 enum Reply {
-    Accept(oneshot::Sender<Result<Accepted, StoreError>>, Result<Accepted, StoreError>),
+    Accept(
+        oneshot::Sender<Result<Accepted, StoreError>>,
+        Result<Accepted, StoreError>,
+    ),
     Update(oneshot::Sender<Result<(), StoreError>>),
     Prune(oneshot::Sender<Result<u64, StoreError>>, u64),
 }
@@ -248,7 +301,13 @@ enum Reply {
 /// Applies the batch in one IMMEDIATE transaction and answers every caller after COMMIT. Any SQL error rolls the
 /// whole batch back and fails every operation in it (the error is about the store, not about one request).
 /// Returns whether the delivery worker should look for work.
-fn commit_batch(cfg: &WriterConfig, conn: &mut Connection, state: &mut State, batch: &mut Vec<Op>, available: &AtomicBool) -> bool {
+fn commit_batch(
+    cfg: &WriterConfig,
+    conn: &mut Connection,
+    state: &mut State,
+    batch: &mut Vec<Op>,
+    available: &AtomicBool,
+) -> bool {
     let mut replies = Vec::with_capacity(batch.len());
     let mut undo: Vec<([u8; 32], Option<i64>)> = Vec::new();
     let stored_before = state.stored;
@@ -269,19 +328,38 @@ fn commit_batch(cfg: &WriterConfig, conn: &mut Connection, state: &mut State, ba
                         continue;
                     }
                     let reminder = verdict == Verdict::Reminder;
-                    let id = store::insert_notification(&tx, req.received_ms, &req.group_key, reminder, &req.body, &req.receivers)?;
+                    let id = store::insert_notification(
+                        &tx,
+                        req.received_ms,
+                        &req.group_key,
+                        reminder,
+                        &req.body,
+                        &req.receivers,
+                    )?;
                     store::remember_key(&tx, &req.content_key, req.received_ms)?;
-                    undo.push((req.content_key, state.seen.insert(req.content_key, req.received_ms)));
+                    undo.push((
+                        req.content_key,
+                        state.seen.insert(req.content_key, req.received_ms),
+                    ));
                     state.stored += 1;
                     wake = true;
-                    replies.push(Reply::Accept(reply, Ok(Accepted::Stored { notification_id: id, reminder })));
+                    replies.push(Reply::Accept(
+                        reply,
+                        Ok(Accepted::Stored {
+                            notification_id: id,
+                            reminder,
+                        }),
+                    ));
                 }
                 Op::Update(u, reply) => {
                     apply_update(&tx, &u)?;
                     wake |= matches!(u, DeliveryUpdate::Retry { .. });
                     replies.push(Reply::Update(reply));
                 }
-                Op::SetContext { notification_id, context } => {
+                Op::SetContext {
+                    notification_id,
+                    context,
+                } => {
                     tx.prepare_cached("UPDATE notifications SET context = ?1 WHERE id = ?2")?
                         .execute(params![context, notification_id])?;
                 }
@@ -290,7 +368,9 @@ fn commit_batch(cfg: &WriterConfig, conn: &mut Connection, state: &mut State, ba
                     let dedupe_before = now_ms - cfg.dedupe_window.as_millis() as i64;
                     let n = store::prune(&tx, before, dedupe_before, 5_000)?;
                     state.stored = state.stored.saturating_sub(n);
-                    state.seen.retain(|_, t| !dedupe::expired(*t, now_ms, cfg.dedupe_window));
+                    state
+                        .seen
+                        .retain(|_, t| !dedupe::expired(*t, now_ms, cfg.dedupe_window));
                     replies.push(Reply::Prune(reply, n));
                 }
                 Op::Shutdown => {}
@@ -351,17 +431,32 @@ fn commit_batch(cfg: &WriterConfig, conn: &mut Connection, state: &mut State, ba
 
 fn apply_update(tx: &Connection, u: &DeliveryUpdate) -> rusqlite::Result<()> {
     match u {
-        DeliveryUpdate::Delivered { id, attempts, now_ms } => {
+        DeliveryUpdate::Delivered {
+            id,
+            attempts,
+            now_ms,
+        } => {
             tx.prepare_cached("UPDATE deliveries SET state = 1, attempts = ?2, updated_ms = ?3, last_error = NULL WHERE id = ?1")?
                 .execute(params![id, attempts, now_ms])?;
         }
-        DeliveryUpdate::Retry { id, attempts, next_attempt_ms, error, now_ms } => {
+        DeliveryUpdate::Retry {
+            id,
+            attempts,
+            next_attempt_ms,
+            error,
+            now_ms,
+        } => {
             tx.prepare_cached(
                 "UPDATE deliveries SET attempts = ?2, next_attempt_ms = ?3, last_error = ?4, updated_ms = ?5 WHERE id = ?1",
             )?
             .execute(params![id, attempts, next_attempt_ms, error, now_ms])?;
         }
-        DeliveryUpdate::Dead { id, attempts, error, now_ms } => {
+        DeliveryUpdate::Dead {
+            id,
+            attempts,
+            error,
+            now_ms,
+        } => {
             tx.prepare_cached("UPDATE deliveries SET state = 2, attempts = ?2, last_error = ?3, updated_ms = ?4 WHERE id = ?1")?
                 .execute(params![id, attempts, error, now_ms])?;
         }

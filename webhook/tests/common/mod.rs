@@ -13,7 +13,9 @@ use axum::response::IntoResponse;
 use infermon_webhook::{Config, Service, StartOptions};
 
 pub fn fixture(name: &str) -> Vec<u8> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures").join(name);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures")
+        .join(name);
     std::fs::read(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
 }
 
@@ -43,7 +45,12 @@ pub struct Answer {
 
 impl Answer {
     pub fn status(status: u16, body: &str) -> Answer {
-        Answer { status, headers: vec![], body: body.to_string(), delay: Duration::ZERO }
+        Answer {
+            status,
+            headers: vec![],
+            body: body.to_string(),
+            delay: Duration::ZERO,
+        }
     }
 }
 
@@ -68,7 +75,10 @@ type Validator = fn(&serde_json::Value, &HeaderMap) -> Result<(), String>;
 
 impl Stub {
     pub async fn start(name: &'static str, default: Answer, validator: Option<Validator>) -> Stub {
-        let state = Arc::new(Mutex::new(StubState { default: Some(default), ..Default::default() }));
+        let state = Arc::new(Mutex::new(StubState {
+            default: Some(default),
+            ..Default::default()
+        }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let st = state.clone();
@@ -108,19 +118,41 @@ impl Stub {
             if r.len() >= n {
                 return r;
             }
-            assert!(Instant::now() < deadline, "{}: expected {n} requests, got {} after {timeout:?}", self.name, r.len());
+            assert!(
+                Instant::now() < deadline,
+                "{}: expected {n} requests, got {} after {timeout:?}",
+                self.name,
+                r.len()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 }
 
-async fn handle(st: Arc<Mutex<StubState>>, validator: Option<Validator>, uri: Uri, headers: HeaderMap, body: Bytes) -> axum::response::Response {
-    let rec = Recorded { path: uri.to_string(), headers: headers.clone(), body: body.clone(), at: Instant::now() };
+async fn handle(
+    st: Arc<Mutex<StubState>>,
+    validator: Option<Validator>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    let rec = Recorded {
+        path: uri.to_string(),
+        headers: headers.clone(),
+        body: body.clone(),
+        at: Instant::now(),
+    };
     if let Some(v) = validator {
-        let check = serde_json::from_slice::<serde_json::Value>(&body).map_err(|e| e.to_string()).and_then(|j| v(&j, &headers));
+        let check = serde_json::from_slice::<serde_json::Value>(&body)
+            .map_err(|e| e.to_string())
+            .and_then(|j| v(&j, &headers));
         if let Err(e) = check {
             st.lock().unwrap().requests.push(rec);
-            return (StatusCode::BAD_REQUEST, format!("invalid request shape: {e}")).into_response();
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("invalid request shape: {e}"),
+            )
+                .into_response();
         }
     }
     let answer = {
@@ -149,20 +181,26 @@ fn need_str<'a>(v: &'a serde_json::Value, path: &str) -> Result<&'a str, String>
         }
         .ok_or_else(|| format!("missing {path}"))?;
     }
-    cur.as_str().ok_or_else(|| format!("{path} is not a string"))
+    cur.as_str()
+        .ok_or_else(|| format!("{path} is not a string"))
 }
 
 /// Slack incoming webhook: `text` fallback plus Block Kit `blocks` (≤ 50, known block types, section text ≤ 3000).
 pub fn slack_shape(v: &serde_json::Value, _: &HeaderMap) -> Result<(), String> {
     need_str(v, "text")?;
-    let blocks = v.get("blocks").and_then(|b| b.as_array()).ok_or("blocks must be an array")?;
+    let blocks = v
+        .get("blocks")
+        .and_then(|b| b.as_array())
+        .ok_or("blocks must be an array")?;
     if blocks.is_empty() || blocks.len() > 50 {
         return Err(format!("{} blocks", blocks.len()));
     }
     for b in blocks {
         match need_str(b, "type")? {
             "header" => {
-                if need_str(b, "text.type")? != "plain_text" || need_str(b, "text.text")?.chars().count() > 150 {
+                if need_str(b, "text.type")? != "plain_text"
+                    || need_str(b, "text.text")?.chars().count() > 150
+                {
                     return Err("header must be plain_text ≤ 150".into());
                 }
             }
@@ -179,7 +217,9 @@ pub fn slack_shape(v: &serde_json::Value, _: &HeaderMap) -> Result<(), String> {
                 }
             }
             "context" => {
-                b.get("elements").and_then(|e| e.as_array()).ok_or("context needs elements")?;
+                b.get("elements")
+                    .and_then(|e| e.as_array())
+                    .ok_or("context needs elements")?;
             }
             other => return Err(format!("unexpected block type {other}")),
         }
@@ -212,7 +252,12 @@ pub fn pagerduty_shape(v: &serde_json::Value, _: &HeaderMap) -> Result<(), Strin
                     return Err("custom_details must be an object".into());
                 }
             }
-            for l in v.get("links").and_then(|l| l.as_array()).into_iter().flatten() {
+            for l in v
+                .get("links")
+                .and_then(|l| l.as_array())
+                .into_iter()
+                .flatten()
+            {
                 need_str(l, "href")?;
             }
             Ok(())
@@ -246,7 +291,10 @@ pub fn slack_ok() -> Answer {
 }
 
 pub fn pagerduty_ok() -> Answer {
-    Answer::status(202, r#"{"status":"success","message":"Event processed","dedup_key":"x"}"#)
+    Answer::status(
+        202,
+        r#"{"status":"success","message":"Event processed","dedup_key":"x"}"#,
+    )
 }
 
 // ---- the service ----
@@ -296,7 +344,13 @@ pub async fn start_service(yaml: &str, data_dir: &Path, opts: StartOptions) -> R
     let handle = tokio::spawn(service.serve(listener, async move {
         let _ = rx.await;
     }));
-    let r = Running { addr, data_dir: data_dir.to_owned(), state, stop: Some(tx), handle: Some(handle) };
+    let r = Running {
+        addr,
+        data_dir: data_dir.to_owned(),
+        state,
+        stop: Some(tx),
+        handle: Some(handle),
+    };
     wait_ready(&r.url("/readyz"), Duration::from_secs(10)).await;
     r
 }
@@ -310,26 +364,46 @@ pub async fn wait_ready(url: &str, timeout: Duration) {
                 return;
             }
         }
-        assert!(Instant::now() < deadline, "{url} not ready after {timeout:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{url} not ready after {timeout:?}"
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
-pub async fn post(url: &str, body: impl Into<reqwest::Body>, auth: Option<&str>) -> (u16, serde_json::Value) {
-    let mut req = reqwest::Client::new().post(url).header("content-type", "application/json").body(body);
+pub async fn post(
+    url: &str,
+    body: impl Into<reqwest::Body>,
+    auth: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let mut req = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body);
     if let Some(a) = auth {
         req = req.header("authorization", a);
     }
     let resp = req.send().await.expect("request sent");
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
 }
 
 /// Counts deliveries in the outbox by state (0 pending, 1 delivered, 2 dead).
 pub fn delivery_states(data_dir: &Path) -> (i64, i64, i64) {
     let c = rusqlite_open(data_dir);
-    let q = |s: i64| c.query_row("SELECT count(*) FROM deliveries WHERE state = ?1", [s], |r| r.get::<_, i64>(0)).unwrap();
+    let q = |s: i64| {
+        c.query_row(
+            "SELECT count(*) FROM deliveries WHERE state = ?1",
+            [s],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap()
+    };
     (q(0), q(1), q(2))
 }
 
