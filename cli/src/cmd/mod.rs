@@ -1,4 +1,5 @@
 //! One module per subcommand.
 
+pub mod dashboards;
 pub mod rules;
 pub mod sim;
