@@ -23,6 +23,8 @@ struct Cli {
 enum Command {
     /// Simulated vLLM/TGI servers: serve a fleet, or backfill history (`infermon sim backfill`).
     Sim(cmd::sim::SimArgs),
+    /// Ask a question (TTFT p95 per model, fleet table, SLO budget) and print the answer.
+    Query(cmd::query::QueryArgs),
     /// Grafana dashboards (Inference data source and Prometheus-only variants) and provisioning files.
     Dashboards(cmd::dashboards::DashboardsArgs),
     /// Recording, alerting and SLO rules plus Kubernetes manifests, generated from the catalog.
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
         Command::Sim(args) => cmd::sim::run(args),
         Command::Rules(args) => cmd::rules::run(args).map_err(Into::into),
         Command::Dashboards(args) => cmd::dashboards::run(args).map_err(Into::into),
+        Command::Query(args) => cmd::query::run(args).map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
