@@ -15,6 +15,9 @@ use crate::promql::{AggOp, BinOp, Expr, Matcher, Selector};
 use crate::query::{BackendChoice, MetricQuery, Query, Stat};
 use std::ops::{Div, Mul};
 
+/// Every recorded series name starts with this (detection of infermon's rules on an engine).
+pub const RECORD_PREFIX: &str = "namespace_model:inference_";
+
 /// The window every recorded rate uses.
 pub const RECORD_WINDOW: PromDuration = PromDuration::from_secs(300);
 /// The output labels of every recorded series (plus `le` for buckets).
@@ -284,6 +287,7 @@ mod tests {
         for r in &all {
             assert!(r.expr().is_some(), "{}", r.name());
         }
+        assert!(names.iter().all(|n| n.starts_with(RECORD_PREFIX)));
         names.sort();
         names.dedup();
         assert_eq!(names.len(), all.len());
