@@ -359,7 +359,7 @@ pub fn slos(spec: &SloSpec) -> DashboardDef {
                 slo_text(s)
             ),
         )
-        .unit("suffix:×")
+        .unit("x")
         .size(8, 8);
         let mut alerts = PanelDef::new(
             BarGauge,
@@ -369,7 +369,7 @@ pub fn slos(spec: &SloSpec) -> DashboardDef {
                 slo_text(s)
             ),
         )
-        .unit("suffix:×")
+        .unit("x")
         .size(6, 8);
         for (i, (win, factor, severity)) in windows.iter().enumerate() {
             burn = burn.target(slo(
