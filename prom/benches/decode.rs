@@ -4,18 +4,21 @@
 //!    them with `promtool tsdb create-blocks-from openmetrics` and starts Prometheus 2.42 on the blocks.
 //! 2. Fetches the `query_range` JSON once per query (`bench_gauge`, `rate(bench_requests_total[1m])`).
 //! 3. Decodes each body N times (env `BENCH_ITERS`, default 30) with
-//!    - `infermon_prom::parse_query_response` (typed, columnar: labels + Vec<i64> + Vec<f64> per series),
+//!    - `infermon_prom::parse_query_response_with(.., JsonParser::SerdeJson)` (typed, columnar: labels +
+//!      Vec<i64> + Vec<f64> per series), and with `--features sonic` also with `JsonParser::Sonic`,
 //!    - `serde_json::from_slice::<serde_json::Value>` (the DOM baseline), and
 //!    - the DOM plus converting it to the same columns (the full job done the slow way),
 //!      and prints median/min time, MB/s, points/s and the ratios, all measured in this one run.
 //! 4. Times the whole client call (HTTP + decode) against the bare HTTP fetch, to show how much of a dashboard
 //!    query is ours, and prints `stats.samples.totalQueryableSamples`.
 //!
-//! Run: `cargo bench -p infermon-prom --bench decode` (release build).
+//! Run: `cargo bench -p infermon-prom --bench decode` (release build); add `--features sonic` to compare sonic-rs.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use infermon_prom::{parse_query_response, Client, ClientConfig, QueryData};
+use infermon_prom::{
+    parse_query_response, parse_query_response_with, Client, ClientConfig, JsonParser, QueryData,
+};
 use infermon_testkit::openmetrics::{MetricType, Writer};
 use infermon_testkit::{promtool, Prometheus};
 
@@ -202,11 +205,32 @@ fn main() {
         );
 
         let typed = report(
-            "infermon_prom::parse_query_response (typed)",
+            "typed columnar, serde_json",
             body.len(),
             points,
-            time_n(iters, || parse_query_response(&body).unwrap()),
+            time_n(iters, || {
+                parse_query_response_with(&body, JsonParser::SerdeJson).unwrap()
+            }),
         );
+        #[cfg(feature = "sonic")]
+        {
+            let sonic = report(
+                "typed columnar, sonic-rs",
+                body.len(),
+                points,
+                time_n(iters, || {
+                    parse_query_response_with(&body, JsonParser::Sonic).unwrap()
+                }),
+            );
+            assert_eq!(
+                parse_query_response_with(&body, JsonParser::Sonic).unwrap(),
+                parse_query_response_with(&body, JsonParser::SerdeJson).unwrap()
+            );
+            println!(
+                "  => sonic-rs is {:.2}x the speed of serde_json (same visitors)",
+                typed / sonic
+            );
+        }
         let dom = report(
             "serde_json::Value",
             body.len(),

@@ -77,22 +77,58 @@ impl TakeStats for Vec<String> {}
 impl TakeStats for crate::types::RulesData {}
 impl TakeStats for crate::types::BuildInfo {}
 
-/// Decodes any API body.
+/// Decodes any API body with the default parser.
 pub(crate) fn decode<T>(body: &[u8]) -> Decoded<T>
 where
     T: for<'de> Deserialize<'de> + TakeStats,
 {
-    match serde_json::from_slice::<Envelope<T>>(body) {
+    decode_with(body, JsonParser::default())
+}
+
+/// Decodes any API body.
+pub(crate) fn decode_with<T>(body: &[u8], parser: JsonParser) -> Decoded<T>
+where
+    T: for<'de> Deserialize<'de> + TakeStats,
+{
+    match parse_slice::<Envelope<T>>(body, parser) {
         Ok(env) => from_envelope(env),
         Err(full_err) => match serde_json::from_slice::<Envelope<IgnoredAny>>(body) {
             Ok(env) if env.status == "error" => Decoded::ApiError {
                 error_type: env.error_type.unwrap_or_default(),
                 message: env.error.unwrap_or_default(),
             },
-            Ok(env) if env.status == "success" => Decoded::BadData(full_err.to_string()),
+            Ok(env) if env.status == "success" => Decoded::BadData(full_err),
             Ok(env) => Decoded::NotEnvelope(format!("unknown status {:?}", env.status)),
             Err(e) => Decoded::NotEnvelope(e.to_string()),
         },
+    }
+}
+
+/// Which JSON parser runs the (shared) serde visitors of this module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonParser {
+    /// serde_json: portable, the default.
+    SerdeJson,
+    /// sonic-rs (SIMD; crate feature `sonic`).
+    #[cfg(feature = "sonic")]
+    Sonic,
+}
+
+impl Default for JsonParser {
+    /// sonic-rs when the `sonic` feature is on, serde_json otherwise.
+    fn default() -> Self {
+        #[cfg(feature = "sonic")]
+        return JsonParser::Sonic;
+        #[cfg(not(feature = "sonic"))]
+        return JsonParser::SerdeJson;
+    }
+}
+
+fn parse_slice<T: for<'de> Deserialize<'de>>(body: &[u8], parser: JsonParser) -> Result<T, String> {
+    match parser {
+        JsonParser::SerdeJson => serde_json::from_slice(body).map_err(|e| e.to_string()),
+        #[cfg(feature = "sonic")]
+        JsonParser::Sonic => sonic_rs::from_slice(body).map_err(|e| e.to_string()),
     }
 }
 

@@ -129,6 +129,7 @@ impl AlertmanagerBuilder {
                 args.extend(self.extra_flags.iter().cloned());
                 Launch {
                     args,
+                    port,
                     ready_url: format!("http://127.0.0.1:{port}/-/ready"),
                     ready_on_unauthorized: false,
                 }

@@ -177,6 +177,35 @@ impl Drop for ManagedProcess {
     }
 }
 
+/// Whether process `pid` holds the listening TCP socket on 127.0.0.1:`port` (via /proc); `None` if that cannot
+/// be determined (no /proc, no permission).
+fn owns_listening_port(pid: u32, port: u16) -> Option<bool> {
+    let wanted = format!(":{port:04X}");
+    let mut inodes = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            // cols: sl local_address rem_address st ... inode (index 9)
+            if cols.len() > 9 && cols[1].ends_with(&wanted) && cols[3] == "0A" {
+                inodes.push(format!("socket:[{}]", cols[9]));
+            }
+        }
+    }
+    if inodes.is_empty() {
+        return None;
+    }
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    let owned = fds.flatten().any(|fd| {
+        std::fs::read_link(fd.path())
+            .map(|target| inodes.iter().any(|i| target.as_os_str() == i.as_str()))
+            .unwrap_or(false)
+    });
+    Some(owned)
+}
+
 pub(crate) fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
@@ -185,6 +214,8 @@ pub(crate) fn tail(text: &str, lines: usize) -> String {
 /// What a component starter needs for one start attempt.
 pub(crate) struct Launch {
     pub args: Vec<String>,
+    /// The HTTP port on 127.0.0.1 the component was told to listen on.
+    pub port: u16,
     /// URL that answers 200 once the component is ready.
     pub ready_url: String,
     /// Also count 401 as ready (the component requires auth on every endpoint).
@@ -204,6 +235,7 @@ pub(crate) fn start(
     for attempt in 1..=ATTEMPTS {
         let Launch {
             args,
+            port,
             ready_url,
             ready_on_unauthorized,
         } = launch();
@@ -232,7 +264,12 @@ pub(crate) fn start(
             }
             match crate::http::get(&ready_url) {
                 Ok(r) if r.status == 200 || (ready_on_unauthorized && r.status == 401) => {
-                    return Ok(proc)
+                    // Make sure the answer came from *our* child, not from another test's server that won the
+                    // race for the same "free" port (ours would then exit with "address already in use").
+                    if owns_listening_port(proc.pid(), port) != Some(false) {
+                        return Ok(proc);
+                    }
+                    last_error = format!("port {port} is served by another process");
                 }
                 Ok(r) => last_error = format!("HTTP {}: {}", r.status, r.text().trim()),
                 Err(e) => last_error = e.to_string(),
@@ -252,4 +289,30 @@ pub(crate) fn start(
         }
     }
     unreachable!("the last attempt always returns")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detects_listening_socket_ownership() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        assert_eq!(owns_listening_port(std::process::id(), port), Some(true));
+        // pid 1 (init) does not hold our socket.
+        assert_ne!(owns_listening_port(1, port), Some(true));
+        drop(listener);
+        assert_eq!(owns_listening_port(std::process::id(), port), None);
+    }
+
+    #[test]
+    #[should_panic(expected = "apt-get install -y prometheus")]
+    fn missing_binary_names_the_debian_package() {
+        locate(&Binary {
+            name: "definitely-not-installed-binary",
+            env: "INFERMON_TESTKIT_NO_SUCH_BIN",
+            package: "prometheus",
+        });
+    }
 }

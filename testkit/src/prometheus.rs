@@ -268,6 +268,7 @@ impl PrometheusBuilder {
                 args.extend(self.extra_flags.iter().cloned());
                 Launch {
                     args,
+                    port,
                     ready_url: format!("http://127.0.0.1:{port}{}/-/ready", self.route_prefix),
                     ready_on_unauthorized: web_config_path.is_some(),
                 }

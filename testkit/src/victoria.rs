@@ -109,6 +109,7 @@ impl VictoriaMetricsBuilder {
                 args.extend(self.extra_flags.iter().cloned());
                 Launch {
                     args,
+                    port,
                     ready_url: format!("http://127.0.0.1:{port}/health"),
                     ready_on_unauthorized: false,
                 }
