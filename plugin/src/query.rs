@@ -281,7 +281,7 @@ fn label_map(labels: &infermon_prom::Labels) -> BTreeMap<String, String> {
 }
 
 /// `timeseries-multi` frames for one target's answer; one empty typed frame when there is no series.
-fn series_frames(
+pub fn series_frames(
     ref_id: &str,
     target: &Target,
     data: QueryData,
