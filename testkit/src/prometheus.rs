@@ -30,6 +30,7 @@ pub struct PrometheusBuilder {
     admin_api: bool,
     route_prefix: String,
     web_config: Option<String>,
+    alert_resend_delay: String,
     extra_flags: Vec<String>,
     ready_timeout: Duration,
 }
@@ -49,6 +50,7 @@ impl Default for PrometheusBuilder {
             admin_api: false,
             route_prefix: String::new(),
             web_config: None,
+            alert_resend_delay: "1s".into(),
             extra_flags: Vec::new(),
             ready_timeout: Duration::from_secs(60),
         }
@@ -158,6 +160,14 @@ impl PrometheusBuilder {
         self
     }
 
+    /// `--rules.alert.resend-delay` (default here `1s`, Prometheus' own default is `1m`). Prometheus drops the
+    /// first notification of a firing alert if the Alertmanager was not discovered yet at that evaluation, and
+    /// only resends after this delay; 1 s keeps alert-delivery tests fast. Alertmanager deduplicates resends.
+    pub fn alert_resend_delay(mut self, delay: impl Into<String>) -> Self {
+        self.alert_resend_delay = delay.into();
+        self
+    }
+
     /// Adds a raw command-line flag, e.g. `--enable-feature=promql-per-step-stats`.
     pub fn flag(mut self, flag: impl Into<String>) -> Self {
         self.extra_flags.push(flag.into());
@@ -254,6 +264,7 @@ impl PrometheusBuilder {
                     format!("--storage.tsdb.retention.time={}", self.retention),
                     format!("--web.listen-address=127.0.0.1:{port}"),
                     "--web.enable-lifecycle".to_string(),
+                    format!("--rules.alert.resend-delay={}", self.alert_resend_delay),
                     "--log.level=info".to_string(),
                 ];
                 if self.admin_api {

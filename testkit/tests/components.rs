@@ -274,3 +274,33 @@ fn alertmanager_single_and_ha_pair() {
     assert_gone(pa);
     assert_gone(pb);
 }
+
+#[test]
+fn prometheus_sends_alerts_to_alertmanager() {
+    let am = Alertmanager::builder().start().unwrap();
+    let prom = Prometheus::builder()
+        .evaluation_interval("1s")
+        .rule_file(
+            "alerts.yml",
+            "groups:\n  - name: g\n    rules:\n      - alert: TestkitAlwaysFiring\n        expr: vector(1)\n        labels: {severity: page}\n",
+        )
+        .alertmanager(am.url())
+        .start()
+        .unwrap();
+    wait_until(Duration::from_secs(30), || {
+        let alerts = get_ok(&format!("{}/api/v2/alerts", am.url()));
+        if alerts.contains("TestkitAlwaysFiring") {
+            Ok(())
+        } else {
+            Err(alerts)
+        }
+    })
+    .unwrap_or_else(|e| {
+        panic!(
+            "the generated alerting config delivers alerts: {e}\nprometheus log:\n{}\nalertmanager log:\n{}",
+            prom.logs(),
+            am.logs()
+        )
+    });
+    drop(prom);
+}
