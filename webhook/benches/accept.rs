@@ -315,6 +315,7 @@ async fn main() {
     )
     .await;
     let lat = fixed_rate(&format!("{}/api/v1/alerts", d_svc.url), half, lat_secs).await;
+    let server_p99 = server_side_p99(&d_svc.url).await;
     d_svc.stop().await;
     let p99 = pct(&lat, 0.99);
     let max = *lat.last().unwrap();
@@ -324,6 +325,7 @@ async fn main() {
         pct(&lat, 0.5),
         if p99 <= 25.0 && max <= 1000.0 { "met" } else { "NOT met" }
     );
+    println!("   server-side accept p99 (handler start to answer, histogram bucket bound): <= {server_p99:.1} ms; loadavg now {}", loadavg());
 
     let prom = tokio::task::spawn_blocking(|| {
         infermon_testkit::Prometheus::builder()
@@ -341,6 +343,35 @@ async fn main() {
     tokio::task::spawn_blocking(move || drop(prom))
         .await
         .unwrap();
+}
+
+/// Upper bound of the histogram bucket holding the 99th percentile of `accept_duration_seconds`, in ms.
+async fn server_side_p99(url: &str) -> f64 {
+    let text = reqwest::get(format!("{url}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let buckets: Vec<(f64, f64)> = text
+        .lines()
+        .filter(|l| l.starts_with("infermon_webhook_accept_duration_seconds_bucket{"))
+        .filter_map(|l| {
+            let le = l.split("le=\"").nth(1)?.split('"').next()?;
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
+            Some((le, l.rsplit(' ').next()?.parse().ok()?))
+        })
+        .collect();
+    let total = buckets.last().map(|b| b.1).unwrap_or(0.0);
+    buckets
+        .iter()
+        .find(|(_, c)| *c >= total * 0.99)
+        .map(|(le, _)| le * 1000.0)
+        .unwrap_or(f64::NAN)
 }
 
 /// Reads the commit batch-size histogram from /metrics: (transactions, operations).

@@ -294,6 +294,20 @@ pub enum RunError {
     },
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// Everything `main` does, for the `infermon-webhook` binary and `infermon webhook`: logging, config (file or
+/// embedded defaults, flags on top), a tokio runtime, and [`run`] until SIGINT/SIGTERM.
+pub fn run_blocking(args: Args) -> Result<(), RunError> {
+    init_tracing(args.log_format);
+    let config = args.load_config()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(RunError::Runtime)?;
+    rt.block_on(run(config))
 }
 
 /// Prints what the service is using (to stderr, no secrets).

@@ -1,4 +1,4 @@
-//! `infermon-webhook`: loads the config (or embedded defaults), initialises logging and runs the service.
+//! `infermon-webhook`: parses the flags and runs the service (see [`infermon_webhook::run_blocking`]).
 
 use clap::Parser;
 
@@ -13,19 +13,14 @@ struct Cli {
     args: infermon_webhook::Args,
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    infermon_webhook::init_tracing(cli.args.log_format);
-    let config = match cli.args.load_config() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("infermon-webhook: {e}");
-            return std::process::ExitCode::from(2);
-        }
-    };
-    match infermon_webhook::run(config).await {
+    match infermon_webhook::run_blocking(cli.args) {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e @ infermon_webhook::RunError::Config(_)) => {
+            eprintln!("infermon-webhook: {e}");
+            std::process::ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("infermon-webhook: {e}");
             std::process::ExitCode::FAILURE

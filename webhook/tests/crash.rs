@@ -127,3 +127,57 @@ async fn kill_9_loses_no_acknowledged_notification() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn runs_with_no_config_and_prints_what_it_uses_and_rejects_bad_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = infermon_testkit::free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_infermon-webhook"))
+        .current_dir(dir.path())
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while infermon_testkit::http::get(&format!("http://127.0.0.1:{port}/readyz"))
+        .map(|r| r.status)
+        .ok()
+        != Some(200)
+    {
+        assert!(Instant::now() < deadline, "not ready");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        dir.path().join("data/outbox.db").exists(),
+        "default data dir ./data"
+    );
+    // SIGTERM: graceful stop, exit code 0.
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+    assert!(status.success(), "{status:?} {err}");
+    for needle in [
+        "using embedded defaults",
+        "data dir:        ./data",
+        "prometheus:      http://localhost:9090",
+        "log (log)",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in banner:\n{err}");
+    }
+    // A bad config is refused with the field and line, exit code 2.
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "retry:\n  max_agee: 1h\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_infermon-webhook"))
+        .arg("--config")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert!(msg.contains("max_agee") && msg.contains("line 2"), "{msg}");
+}
