@@ -76,8 +76,7 @@ export function ScopeFields({ query, models, variables, onChange }: Props) {
         >
           <MultiCombobox<string>
             id="infermon-models"
-            width="auto"
-            minWidth={30}
+            width={48}
             placeholder="All models"
             createCustomValue
             options={listOptions(modelNames, variables, selectedModels)}
@@ -96,8 +95,7 @@ export function ScopeFields({ query, models, variables, onChange }: Props) {
         >
           <MultiCombobox<string>
             id="infermon-namespaces"
-            width="auto"
-            minWidth={20}
+            width={32}
             placeholder="All namespaces"
             createCustomValue
             options={listOptions(namespaces, variables, selectedNamespaces)}
