@@ -10,7 +10,10 @@ use infermon_sim::{Engine, FleetConfig};
 use std::time::Instant;
 
 fn main() {
-    let days: f64 = std::env::var("SIM_BENCH_DAYS").ok().and_then(|s| s.parse().ok()).unwrap_or(30.0);
+    let days: f64 = std::env::var("SIM_BENCH_DAYS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30.0);
     let cfg = FleetConfig::default_fleet();
     let horizon = days * 86_400.0;
 
@@ -37,9 +40,19 @@ fn main() {
 
     // 2. The whole backfill.
     let dir = std::env::temp_dir().join(format!("infermon-sim-bench-{}", std::process::id()));
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-    for profile in [Profile::Minimal] {
-        let opts = BackfillOptions { days, interval_s: 15, profile, end_unix: Some(1_790_000_000), out_dir: dir.clone(), threads };
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    {
+        let profile = Profile::Minimal;
+        let opts = BackfillOptions {
+            days,
+            interval_s: 15,
+            profile,
+            end_unix: Some(1_790_000_000),
+            out_dir: dir.clone(),
+            threads,
+        };
         let r = backfill::run(&cfg, &opts, &|_| {}).expect("backfill");
         println!(
             "backfill: default fleet, {days} days, profile {profile:?}, {threads} threads: {:.1} s, {} series, {} samples, {:.0} MB ({:.0} bytes/sample), {:.2} M samples/s",

@@ -52,7 +52,9 @@ impl std::str::FromStr for Profile {
             "minimal" => Ok(Profile::Minimal),
             "slo" => Ok(Profile::Slo),
             "full" => Ok(Profile::Full),
-            other => Err(format!("unknown profile {other:?}: accepted values are minimal, slo, full")),
+            other => Err(format!(
+                "unknown profile {other:?}: accepted values are minimal, slo, full"
+            )),
         }
     }
 }
@@ -123,9 +125,15 @@ pub struct BackfillOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum BackfillError {
     #[error("invalid option {field}: {message}")]
-    Option { field: &'static str, message: String },
+    Option {
+        field: &'static str,
+        message: String,
+    },
     #[error("cannot write {path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// Progress of a running backfill.
@@ -285,8 +293,16 @@ impl ColumnSink {
     }
 
     fn end_tick(&mut self) {
-        assert_eq!(self.pos, self.cols.len(), "the set of series changed between ticks");
-        assert_eq!(self.ppos, self.mask.len(), "the set of series changed between ticks");
+        assert_eq!(
+            self.pos,
+            self.cols.len(),
+            "the set of series changed between ticks"
+        );
+        assert_eq!(
+            self.ppos,
+            self.mask.len(),
+            "the set of series changed between ticks"
+        );
         self.recording = false;
         self.tick += 1;
     }
@@ -320,7 +336,12 @@ impl Sink for ColumnSink {
             Kind::Histogram => (name.to_string(), "histogram"),
             Kind::Summary => (name.to_string(), "summary"),
         };
-        self.families.push(FamilyCols { om_name, om_type, first: self.cols.len(), len: 0 });
+        self.families.push(FamilyCols {
+            om_name,
+            om_type,
+            first: self.cols.len(),
+            len: 0,
+        });
         self.current = name.to_string();
         self.current_family = name.to_string();
     }
@@ -357,7 +378,13 @@ impl Sink for ColumnSink {
         self.current = name;
     }
 
-    fn summary(&mut self, labels: &[(&str, &str)], quantiles: &[(&str, f64)], sum: f64, count: u64) {
+    fn summary(
+        &mut self,
+        labels: &[(&str, &str)],
+        quantiles: &[(&str, f64)],
+        sum: f64,
+        count: u64,
+    ) {
         if !self.recording {
             for (_, v) in quantiles {
                 self.value(*v);
@@ -396,7 +423,10 @@ fn target_labels(cfg: &FleetConfig, spec: &ReplicaSpec) -> String {
         crate::expo::format::escape_label_value(v, &mut t);
         t.push('"');
     };
-    add("instance", &format!("10.42.{}.{}:8000", spec.index / 200, 10 + spec.index % 200));
+    add(
+        "instance",
+        &format!("10.42.{}.{}:8000", spec.index / 200, 10 + spec.index % 200),
+    );
     add("job", &spec.service);
     if spec.backend == BackendKind::Tgi {
         add(infermon_core::catalog::names::labels::MODEL, &spec.model);
@@ -415,8 +445,11 @@ fn simulate_replica(
     ticks: usize,
     progress: &AtomicU64,
 ) -> ReplicaRun {
-    let windows: Vec<_> =
-        cfg.windows().into_iter().filter(|w| w.models.is_empty() || w.models.contains(&spec.model)).collect();
+    let windows: Vec<_> = cfg
+        .windows()
+        .into_iter()
+        .filter(|w| w.models.is_empty() || w.models.contains(&spec.model))
+        .collect();
     let mut engine = Engine::new(spec.clone(), cfg.seed, start_unix as f64, None);
     let mut sink = ColumnSink::new(target_labels(cfg, &spec), opts.profile);
     let mut up = Vec::with_capacity(ticks);
@@ -426,7 +459,12 @@ fn simulate_replica(
     let wants = move |name: &str| profile.wants(backend, name);
     for i in 0..ticks {
         let t = i as f64 * interval;
-        let scenario = windows.iter().rev().find(|w| t >= w.start_s && t < w.end_s).map(|w| w.scenario).unwrap_or(spec.scenario);
+        let scenario = windows
+            .iter()
+            .rev()
+            .find(|w| t >= w.start_s && t < w.end_s)
+            .map(|w| w.scenario)
+            .unwrap_or(spec.scenario);
         if scenario != engine.scenario() {
             engine.set_scenario(scenario, t);
         }
@@ -437,9 +475,18 @@ fn simulate_replica(
         } else {
             sink.begin_tick();
             match backend {
-                BackendKind::Vllm => VllmExposition { engine: &engine, now: t, runtime_families: false, created: profile == Profile::Full }
-                    .write(&mut sink, &wants),
-                BackendKind::Tgi => TgiExposition { engine: &engine, all_series: true }.write(&mut sink, &wants),
+                BackendKind::Vllm => VllmExposition {
+                    engine: &engine,
+                    now: t,
+                    runtime_families: false,
+                    created: profile == Profile::Full,
+                }
+                .write(&mut sink, &wants),
+                BackendKind::Tgi => TgiExposition {
+                    engine: &engine,
+                    all_series: true,
+                }
+                .write(&mut sink, &wants),
             }
             sink.end_tick();
             up.push(1.0);
@@ -448,16 +495,30 @@ fn simulate_replica(
             progress.fetch_add(2048, Ordering::Relaxed);
         }
     }
-    ReplicaRun { spec, sink, up, events: engine.events, engine_truth: engine.truth }
+    ReplicaRun {
+        spec,
+        sink,
+        up,
+        events: engine.events,
+        engine_truth: engine.truth,
+    }
 }
 
 /// Writes one replica's columns as OpenMetrics; returns (series, samples, bytes).
-fn write_replica(run: &ReplicaRun, path: &Path, start_unix: i64, interval: i64) -> std::io::Result<(u64, u64)> {
+fn write_replica(
+    run: &ReplicaRun,
+    path: &Path,
+    start_unix: i64,
+    interval: i64,
+) -> std::io::Result<(u64, u64)> {
     let file = std::fs::File::create(path)?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
     let mut samples = 0u64;
     let mut line = String::with_capacity(256);
-    let mut write_col = |w: &mut std::io::BufWriter<std::fs::File>, key: &str, values: &[f64]| -> std::io::Result<u64> {
+    let mut write_col = |w: &mut std::io::BufWriter<std::fs::File>,
+                         key: &str,
+                         values: &[f64]|
+     -> std::io::Result<u64> {
         let mut n = 0;
         for (i, v) in values.iter().enumerate() {
             if v.is_nan() {
@@ -492,28 +553,44 @@ fn write_replica(run: &ReplicaRun, path: &Path, start_unix: i64, interval: i64) 
 }
 
 /// Runs a backfill of `cfg` and writes `DIR/<pod>.om`, `DIR/truth.json` and `DIR/import.sh`.
-pub fn run(cfg: &FleetConfig, opts: &BackfillOptions, on_progress: &(dyn Fn(Progress) + Sync)) -> Result<BackfillReport, BackfillError> {
+pub fn run(
+    cfg: &FleetConfig,
+    opts: &BackfillOptions,
+    on_progress: &(dyn Fn(Progress) + Sync),
+) -> Result<BackfillReport, BackfillError> {
     if !(opts.days.is_finite() && opts.days > 0.0 && opts.days <= 400.0) {
-        return Err(BackfillError::Option { field: "days", message: format!("{} is invalid: accepted 0 < days ≤ 400", opts.days) });
+        return Err(BackfillError::Option {
+            field: "days",
+            message: format!("{} is invalid: accepted 0 < days ≤ 400", opts.days),
+        });
     }
     if !(1..=3600).contains(&opts.interval_s) {
-        return Err(BackfillError::Option { field: "interval", message: format!("{}s is invalid: accepted 1s..=1h", opts.interval_s) });
+        return Err(BackfillError::Option {
+            field: "interval",
+            message: format!("{}s is invalid: accepted 1s..=1h", opts.interval_s),
+        });
     }
     let started = Instant::now();
     let interval = i64::from(opts.interval_s);
     let end = opts.end_unix.unwrap_or_else(|| {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
         now - now.rem_euclid(interval)
     });
     let ticks = ((opts.days * 86_400.0) / interval as f64).floor() as usize;
     let start = end - (ticks as i64 - 1) * interval;
-    std::fs::create_dir_all(&opts.out_dir).map_err(|source| BackfillError::Io { path: opts.out_dir.display().to_string(), source })?;
+    std::fs::create_dir_all(&opts.out_dir).map_err(|source| BackfillError::Io {
+        path: opts.out_dir.display().to_string(),
+        source,
+    })?;
     let replicas = cfg.replicas();
     let n = replicas.len();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let progress = AtomicU64::new(0);
-    let results: Mutex<Vec<(usize, PathBuf, u64, u64, u64, ReplicaTruth)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<ReplicaResult>> = Mutex::new(Vec::new());
     let error: Mutex<Option<BackfillError>> = Mutex::new(None);
     let threads = opts.threads.max(1).min(n);
     let total_ticks = (ticks * n) as u64;
@@ -530,12 +607,23 @@ pub fn run(cfg: &FleetConfig, opts: &BackfillOptions, on_progress: &(dyn Fn(Prog
                 match write_replica(&run, &path, start, interval) {
                     Ok((series, samples)) => {
                         let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-                        let truth = ReplicaTruth { model: run.spec.model.clone(), backend: run.spec.backend.id(), truth: run.engine_truth };
-                        results.lock().unwrap_or_else(|p| p.into_inner()).push((i, path, series, samples, bytes, truth));
+                        let truth = ReplicaTruth {
+                            model: run.spec.model.clone(),
+                            backend: run.spec.backend.id(),
+                            truth: run.engine_truth,
+                        };
+                        results
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push((i, path, series, samples, bytes, truth));
                         let _ = run.events;
                     }
                     Err(source) => {
-                        *error.lock().unwrap_or_else(|p| p.into_inner()) = Some(BackfillError::Io { path: path.display().to_string(), source });
+                        *error.lock().unwrap_or_else(|p| p.into_inner()) =
+                            Some(BackfillError::Io {
+                                path: path.display().to_string(),
+                                source,
+                            });
                     }
                 }
                 done.fetch_add(1, Ordering::SeqCst);
@@ -562,10 +650,16 @@ pub fn run(cfg: &FleetConfig, opts: &BackfillOptions, on_progress: &(dyn Fn(Prog
     }
     let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
     results.sort_by_key(|r| r.0);
-    let mut by_model: BTreeMap<String, (usize, &'static str, Totals, Vec<Totals>)> = BTreeMap::new();
+    let mut by_model: BTreeMap<String, (usize, &'static str, Totals, Vec<Totals>)> =
+        BTreeMap::new();
     let mut events = 0;
     for (_, _, _, _, _, rt) in &results {
-        let e = by_model.entry(rt.model.clone()).or_insert((0, rt.backend, Totals::default(), Vec::new()));
+        let e = by_model.entry(rt.model.clone()).or_insert((
+            0,
+            rt.backend,
+            Totals::default(),
+            Vec::new(),
+        ));
         e.0 += 1;
         e.2.add(&rt.truth.total);
         for (d, t) in rt.truth.per_day.iter().enumerate() {
@@ -587,13 +681,26 @@ pub fn run(cfg: &FleetConfig, opts: &BackfillOptions, on_progress: &(dyn Fn(Prog
             replicas,
             attainment: totals.attainment(),
             totals,
-            per_day: days.iter().enumerate().map(|(day, t)| DayTruth { day, finished: t.finished, attainment: t.attainment() }).collect(),
+            per_day: days
+                .iter()
+                .enumerate()
+                .map(|(day, t)| DayTruth {
+                    day,
+                    finished: t.finished,
+                    attainment: t.attainment(),
+                })
+                .collect(),
         })
         .collect();
     let timeline = cfg
         .windows()
         .into_iter()
-        .map(|w| TimelineApplied { start_unix: start + w.start_s as i64, end_unix: start + w.end_s as i64, scenario: w.scenario, models: w.models })
+        .map(|w| TimelineApplied {
+            start_unix: start + w.start_s as i64,
+            end_unix: start + w.end_s as i64,
+            scenario: w.scenario,
+            models: w.models,
+        })
         .collect();
     let report = BackfillReport {
         start_unix: start,
@@ -610,13 +717,25 @@ pub fn run(cfg: &FleetConfig, opts: &BackfillOptions, on_progress: &(dyn Fn(Prog
         truth,
     };
     let truth_path = opts.out_dir.join("truth.json");
-    std::fs::write(&truth_path, serde_json::to_string_pretty(&report).expect("JSON") + "\n")
-        .map_err(|source| BackfillError::Io { path: truth_path.display().to_string(), source })?;
+    std::fs::write(
+        &truth_path,
+        serde_json::to_string_pretty(&report).expect("JSON") + "\n",
+    )
+    .map_err(|source| BackfillError::Io {
+        path: truth_path.display().to_string(),
+        source,
+    })?;
     let script = import_script(&report);
     let script_path = opts.out_dir.join("import.sh");
-    std::fs::write(&script_path, script).map_err(|source| BackfillError::Io { path: script_path.display().to_string(), source })?;
+    std::fs::write(&script_path, script).map_err(|source| BackfillError::Io {
+        path: script_path.display().to_string(),
+        source,
+    })?;
     Ok(report)
 }
+
+/// (replica index, file, series, samples, bytes, truth)
+type ReplicaResult = (usize, PathBuf, u64, u64, u64, ReplicaTruth);
 
 struct ReplicaTruth {
     model: String,
@@ -642,16 +761,26 @@ fn import_script(r: &BackfillReport) -> String {
     let days = (r.end_unix - r.start_unix) as f64 / 86_400.0;
     let mut s = String::from("#!/bin/sh\n# Import this backfill into a Prometheus data directory: sh import.sh DATA_DIR\nset -eu\nDATA=\"${1:?usage: sh import.sh DATA_DIR}\"\ncd \"$(dirname \"$0\")\"\n");
     for f in &r.files {
-        let name = f.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
         let args = promtool_args(Path::new(&name), Path::new("$DATA"), days);
-        s.push_str(&format!("promtool {}\n", args.join(" ").replace("$DATA", "\"$DATA\"")));
+        s.push_str(&format!(
+            "promtool {}\n",
+            args.join(" ").replace("$DATA", "\"$DATA\"")
+        ));
     }
     s.push_str("echo \"imported into $DATA: start Prometheus with --storage.tsdb.path=$DATA --storage.tsdb.retention.time=400d\"\n");
     s
 }
 
 /// Imports every file of a backfill report with `promtool` into `data_dir`.
-pub fn import_with_promtool(promtool: &Path, report: &BackfillReport, data_dir: &Path) -> Result<(), String> {
+pub fn import_with_promtool(
+    promtool: &Path,
+    report: &BackfillReport,
+    data_dir: &Path,
+) -> Result<(), String> {
     let days = (report.end_unix - report.start_unix) as f64 / 86_400.0;
     for f in &report.files {
         let out = std::process::Command::new(promtool)

@@ -46,8 +46,12 @@ impl Version {
             (BackendKind::Vllm, "0.10" | "0.10.x") => Ok(Version::Vllm010),
             (BackendKind::Vllm, "latest") => Ok(Version::VllmLatest),
             (BackendKind::Tgi, "3" | "3.x" | "3.3" | "latest") => Ok(Version::Tgi3),
-            (BackendKind::Vllm, other) => Err(format!("unknown vLLM version {other:?}: accepted values are \"0.10\", \"latest\"")),
-            (BackendKind::Tgi, other) => Err(format!("unknown TGI version {other:?}: accepted values are \"3\", \"latest\"")),
+            (BackendKind::Vllm, other) => Err(format!(
+                "unknown vLLM version {other:?}: accepted values are \"0.10\", \"latest\""
+            )),
+            (BackendKind::Tgi, other) => Err(format!(
+                "unknown TGI version {other:?}: accepted values are \"3\", \"latest\""
+            )),
         }
     }
 
@@ -64,11 +68,22 @@ impl Version {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read fleet file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("fleet file {path}: {field}: {message}")]
-    Parse { path: String, field: String, message: String },
+    Parse {
+        path: String,
+        field: String,
+        message: String,
+    },
     #[error("fleet {origin}: {field}: {message}")]
-    Invalid { origin: String, field: String, message: String },
+    Invalid {
+        origin: String,
+        field: String,
+        message: String,
+    },
 }
 
 /// A length distribution: log-normal with the given mean, clamped to [min, max].
@@ -117,8 +132,18 @@ impl Default for Workload {
             rate: 2.0,
             diurnal_amplitude: 0.3,
             diurnal_peak_hour: 15.0,
-            prompt_tokens: LengthDist { mean: 600.0, sigma: 0.8, min: 4, max: 4000 },
-            output_tokens: LengthDist { mean: 160.0, sigma: 0.7, min: 1, max: 1024 },
+            prompt_tokens: LengthDist {
+                mean: 600.0,
+                sigma: 0.8,
+                min: 4,
+                max: 4000,
+            },
+            output_tokens: LengthDist {
+                mean: 160.0,
+                sigma: 0.7,
+                min: 1,
+                max: 1024,
+            },
             prefix_hit_ratio: 0.3,
             prefix_tokens: 256,
             abort_ratio: 0.004,
@@ -255,8 +280,10 @@ impl FleetConfig {
     }
 
     pub fn load(path: &Path) -> Result<FleetConfig, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
         FleetConfig::from_yaml(&text, &path.display().to_string())
     }
 
@@ -267,7 +294,11 @@ impl FleetConfig {
             let inner = e.into_inner().to_string();
             ConfigError::Parse {
                 path: origin.to_string(),
-                field: if field.is_empty() || field == "." { "(document)".into() } else { field },
+                field: if field.is_empty() || field == "." {
+                    "(document)".into()
+                } else {
+                    field
+                },
                 message: inner,
             }
         })?;
@@ -276,9 +307,16 @@ impl FleetConfig {
     }
 
     fn validate(&self, origin: &str) -> Result<(), ConfigError> {
-        let bad = |field: String, message: String| ConfigError::Invalid { origin: origin.to_string(), field, message };
+        let bad = |field: String, message: String| ConfigError::Invalid {
+            origin: origin.to_string(),
+            field,
+            message,
+        };
         if self.models.is_empty() {
-            return Err(bad("models".into(), "at least one model is required".into()));
+            return Err(bad(
+                "models".into(),
+                "at least one model is required".into(),
+            ));
         }
         let mut names = std::collections::HashSet::new();
         for (i, m) in self.models.iter().enumerate() {
@@ -292,15 +330,22 @@ impl FleetConfig {
             let version = m.version.as_deref().unwrap_or("latest");
             Version::parse(m.backend, version).map_err(|msg| bad(f("version"), msg))?;
             if m.replicas == 0 || m.replicas > 64 {
-                return Err(bad(f("replicas"), format!("{} is out of range: accepted 1..=64", m.replicas)));
+                return Err(bad(
+                    f("replicas"),
+                    format!("{} is out of range: accepted 1..=64", m.replicas),
+                ));
             }
             if let Some(s) = &m.service {
                 if !is_dns_label(s) {
-                    return Err(bad(f("service"), format!("{s:?} is not a DNS label (lowercase a-z, 0-9, '-', ≤ 63)")));
+                    return Err(bad(
+                        f("service"),
+                        format!("{s:?} is not a DNS label (lowercase a-z, 0-9, '-', ≤ 63)"),
+                    ));
                 }
             }
             validate_engine(&m.engine).map_err(|(field, msg)| bad(f(&field), msg))?;
-            validate_workload(&m.workload, &m.engine).map_err(|(field, msg)| bad(f(&field), msg))?;
+            validate_workload(&m.workload, &m.engine)
+                .map_err(|(field, msg)| bad(f(&field), msg))?;
         }
         for (i, t) in self.timeline.iter().enumerate() {
             let f = |s: &str| format!("timeline[{i}].{s}");
@@ -308,16 +353,25 @@ impl FleetConfig {
             for (j, name) in t.models.iter().enumerate() {
                 if !names.contains(name) {
                     let known: Vec<&str> = self.models.iter().map(|m| m.name.as_str()).collect();
-                    return Err(bad(f(&format!("models[{j}]")), format!("unknown model {name:?}: fleet models are {known:?}")));
+                    return Err(bad(
+                        f(&format!("models[{j}]")),
+                        format!("unknown model {name:?}: fleet models are {known:?}"),
+                    ));
                 }
             }
         }
         let total: u32 = self.models.iter().map(|m| m.replicas).sum();
         if self.base_port != 0 && u32::from(self.base_port) + total > 65535 {
-            return Err(bad("base_port".into(), format!("{} + {total} replicas exceeds 65535", self.base_port)));
+            return Err(bad(
+                "base_port".into(),
+                format!("{} + {total} replicas exceeds 65535", self.base_port),
+            ));
         }
         if !is_dns_label(&self.namespace) {
-            return Err(bad("namespace".into(), format!("{:?} is not a DNS label", self.namespace)));
+            return Err(bad(
+                "namespace".into(),
+                format!("{:?} is not a DNS label", self.namespace),
+            ));
         }
         Ok(())
     }
@@ -326,7 +380,8 @@ impl FleetConfig {
     pub fn replicas(&self) -> Vec<ReplicaSpec> {
         let mut out = Vec::new();
         for m in &self.models {
-            let version = Version::parse(m.backend, m.version.as_deref().unwrap_or("latest")).expect("validated");
+            let version = Version::parse(m.backend, m.version.as_deref().unwrap_or("latest"))
+                .expect("validated");
             let service = m.service.clone().unwrap_or_else(|| service_name(&m.name));
             for r in 0..m.replicas {
                 out.push(ReplicaSpec {
@@ -351,7 +406,12 @@ impl FleetConfig {
             .iter()
             .map(|t| {
                 let start_s = parse_offset(&t.start).expect("validated");
-                Window { start_s, end_s: start_s + t.duration.as_secs_f64(), scenario: t.scenario, models: t.models.clone() }
+                Window {
+                    start_s,
+                    end_s: start_s + t.duration.as_secs_f64(),
+                    scenario: t.scenario,
+                    models: t.models.clone(),
+                }
             })
             .collect()
     }
@@ -363,18 +423,29 @@ pub fn parse_offset(s: &str) -> Result<f64, String> {
     if t == "0" || t == "0s" {
         return Ok(0.0);
     }
-    t.parse::<PromDuration>().map(|d| d.as_secs_f64()).map_err(|e| e.to_string())
+    t.parse::<PromDuration>()
+        .map(|d| d.as_secs_f64())
+        .map_err(|e| e.to_string())
 }
 
 fn validate_dist(d: &LengthDist, name: &str) -> Result<(), (String, String)> {
     if !(d.mean.is_finite() && d.mean >= 1.0) {
-        return Err((format!("{name}.mean"), format!("{} is invalid: must be a number ≥ 1", d.mean)));
+        return Err((
+            format!("{name}.mean"),
+            format!("{} is invalid: must be a number ≥ 1", d.mean),
+        ));
     }
     if !(d.sigma.is_finite() && (0.0..=3.0).contains(&d.sigma)) {
-        return Err((format!("{name}.sigma"), format!("{} is invalid: accepted 0..=3", d.sigma)));
+        return Err((
+            format!("{name}.sigma"),
+            format!("{} is invalid: accepted 0..=3", d.sigma),
+        ));
     }
     if d.min == 0 || d.min > d.max {
-        return Err((format!("{name}.min"), format!("{} is invalid: accepted 1..=max ({})", d.min, d.max)));
+        return Err((
+            format!("{name}.min"),
+            format!("{} is invalid: accepted 1..=max ({})", d.min, d.max),
+        ));
     }
     Ok(())
 }
@@ -382,23 +453,45 @@ fn validate_dist(d: &LengthDist, name: &str) -> Result<(), (String, String)> {
 fn validate_workload(w: &Workload, e: &EngineParams) -> Result<(), (String, String)> {
     let field = |s: &str| format!("workload.{s}");
     if !(w.rate.is_finite() && w.rate >= 0.0 && w.rate <= 10_000.0) {
-        return Err((field("rate"), format!("{} is invalid: requests per second per replica, accepted 0..=10000", w.rate)));
+        return Err((
+            field("rate"),
+            format!(
+                "{} is invalid: requests per second per replica, accepted 0..=10000",
+                w.rate
+            ),
+        ));
     }
     if !(w.diurnal_amplitude.is_finite() && (0.0..1.0).contains(&w.diurnal_amplitude)) {
-        return Err((field("diurnal_amplitude"), format!("{} is invalid: accepted 0 ≤ a < 1", w.diurnal_amplitude)));
+        return Err((
+            field("diurnal_amplitude"),
+            format!("{} is invalid: accepted 0 ≤ a < 1", w.diurnal_amplitude),
+        ));
     }
     if !(w.diurnal_peak_hour.is_finite() && (0.0..24.0).contains(&w.diurnal_peak_hour)) {
-        return Err((field("diurnal_peak_hour"), format!("{} is invalid: accepted 0 ≤ h < 24", w.diurnal_peak_hour)));
+        return Err((
+            field("diurnal_peak_hour"),
+            format!("{} is invalid: accepted 0 ≤ h < 24", w.diurnal_peak_hour),
+        ));
     }
     validate_dist(&w.prompt_tokens, "prompt_tokens").map_err(|(f, m)| (field(&f), m))?;
     validate_dist(&w.output_tokens, "output_tokens").map_err(|(f, m)| (field(&f), m))?;
-    for (name, v) in [("prefix_hit_ratio", w.prefix_hit_ratio), ("abort_ratio", w.abort_ratio), ("error_ratio", w.error_ratio)] {
+    for (name, v) in [
+        ("prefix_hit_ratio", w.prefix_hit_ratio),
+        ("abort_ratio", w.abort_ratio),
+        ("error_ratio", w.error_ratio),
+    ] {
         if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
-            return Err((field(name), format!("{v} is invalid: a ratio, accepted 0..=1")));
+            return Err((
+                field(name),
+                format!("{v} is invalid: a ratio, accepted 0..=1"),
+            ));
         }
     }
     if w.abort_ratio + w.error_ratio > 1.0 {
-        return Err((field("error_ratio"), "abort_ratio + error_ratio must not exceed 1".into()));
+        return Err((
+            field("error_ratio"),
+            "abort_ratio + error_ratio must not exceed 1".into(),
+        ));
     }
     let longest = u64::from(w.prompt_tokens.max) + u64::from(w.output_tokens.max);
     if longest > u64::from(e.max_model_len) {
@@ -422,10 +515,16 @@ fn validate_workload(w: &Workload, e: &EngineParams) -> Result<(), (String, Stri
 fn validate_engine(e: &EngineParams) -> Result<(), (String, String)> {
     let field = |s: &str| format!("engine.{s}");
     if e.max_batch_size == 0 || e.max_batch_size > 4096 {
-        return Err((field("max_batch_size"), format!("{} is invalid: accepted 1..=4096", e.max_batch_size)));
+        return Err((
+            field("max_batch_size"),
+            format!("{} is invalid: accepted 1..=4096", e.max_batch_size),
+        ));
     }
     if !(1..=256).contains(&e.block_size) {
-        return Err((field("block_size"), format!("{} is invalid: accepted 1..=256", e.block_size)));
+        return Err((
+            field("block_size"),
+            format!("{} is invalid: accepted 1..=256", e.block_size),
+        ));
     }
     if e.kv_blocks == 0 {
         return Err((field("kv_blocks"), "must be ≥ 1".into()));
@@ -450,12 +549,21 @@ fn validate_engine(e: &EngineParams) -> Result<(), (String, String)> {
         ("decode_step_seconds", e.decode_step_seconds),
         ("decode_seconds_per_seq", e.decode_seconds_per_seq),
     ] {
-        if !(v.is_finite() && v >= 0.0 && v <= 10.0) {
-            return Err((field(name), format!("{v} is invalid: seconds, accepted 0..=10")));
+        if !(v.is_finite() && (0.0..=10.0).contains(&v)) {
+            return Err((
+                field(name),
+                format!("{v} is invalid: seconds, accepted 0..=10"),
+            ));
         }
     }
     if e.decode_step_seconds < 1e-4 {
-        return Err((field("decode_step_seconds"), format!("{} is too small: accepted ≥ 0.0001 s", e.decode_step_seconds)));
+        return Err((
+            field("decode_step_seconds"),
+            format!(
+                "{} is too small: accepted ≥ 0.0001 s",
+                e.decode_step_seconds
+            ),
+        ));
     }
     Ok(())
 }
@@ -463,7 +571,8 @@ fn validate_engine(e: &EngineParams) -> Result<(), (String, String)> {
 fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-')
 }
@@ -497,33 +606,64 @@ mod tests {
         let f = FleetConfig::default_fleet();
         let r = f.replicas();
         assert_eq!(r.len(), 5);
-        assert_eq!(r.iter().filter(|x| x.backend == BackendKind::Vllm).count(), 4);
-        assert_eq!(r.iter().filter(|x| x.backend == BackendKind::Tgi).count(), 1);
+        assert_eq!(
+            r.iter().filter(|x| x.backend == BackendKind::Vllm).count(),
+            4
+        );
+        assert_eq!(
+            r.iter().filter(|x| x.backend == BackendKind::Tgi).count(),
+            1
+        );
         assert!(!f.windows().is_empty());
     }
 
     #[test]
     fn service_names_are_dns_labels() {
-        assert_eq!(service_name("meta-llama/Llama-3.1-8B-Instruct"), "llama-3-1-8b-instruct");
-        assert!(is_dns_label(&service_name("Qwen/Qwen3-4B-Instruct-2507-FP8")));
+        assert_eq!(
+            service_name("meta-llama/Llama-3.1-8B-Instruct"),
+            "llama-3-1-8b-instruct"
+        );
+        assert!(is_dns_label(&service_name(
+            "Qwen/Qwen3-4B-Instruct-2507-FP8"
+        )));
     }
 
     fn err(yaml: &str) -> String {
-        FleetConfig::from_yaml(yaml, "t.yaml").unwrap_err().to_string()
+        FleetConfig::from_yaml(yaml, "t.yaml")
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
     fn bad_input_names_the_field_and_the_accepted_values() {
         let e = err("models: [{name: m, backend: sglang}]");
-        assert!(e.contains("models[0].backend") && e.contains("vllm") && e.contains("tgi"), "{e}");
+        assert!(
+            e.contains("models[0].backend") && e.contains("vllm") && e.contains("tgi"),
+            "{e}"
+        );
         let e = err("models: [{name: m, backend: vllm, version: '0.9'}]");
-        assert!(e.contains("models[0].version") && e.contains("\"0.10\", \"latest\""), "{e}");
+        assert!(
+            e.contains("models[0].version") && e.contains("\"0.10\", \"latest\""),
+            "{e}"
+        );
         let e = err("models: [{name: m, backend: vllm, workload: {rate: -1}}]");
-        assert!(e.contains("models[0].workload.rate") && e.contains("accepted 0..=10000"), "{e}");
-        let e = err("models: [{name: m, backend: vllm, engine: {max_batch_size: 512, kv_blocks: 100}}]");
-        assert!(e.contains("models[0].engine.max_batch_size") && e.contains("larger than the KV capacity"), "{e}");
+        assert!(
+            e.contains("models[0].workload.rate") && e.contains("accepted 0..=10000"),
+            "{e}"
+        );
+        let e = err(
+            "models: [{name: m, backend: vllm, engine: {max_batch_size: 512, kv_blocks: 100}}]",
+        );
+        assert!(
+            e.contains("models[0].engine.max_batch_size")
+                && e.contains("larger than the KV capacity"),
+            "{e}"
+        );
         let e = err("models: [{name: m, backend: vllm, scenario: meltdown}]");
-        assert!(e.contains("models[0].scenario") && e.contains("kv-pressure"), "{e}");
+        assert!(
+            e.contains("models[0].scenario") && e.contains("kv-pressure"),
+            "{e}"
+        );
         let e = err("models: [{name: m, backend: vllm, replica: 2}]");
         assert!(e.contains("models[0]") && e.contains("replica"), "{e}");
         let e = err("models: []");

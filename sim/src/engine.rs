@@ -58,7 +58,7 @@ pub struct Engine {
     pub spec: ReplicaSpec,
     rng: Rng,
     /// Engine time: the end of the last completed step, or the last time the engine was idle.
-    now: f64,
+    t: f64,
     /// The time the caller last advanced to (≥ `now`).
     horizon: f64,
     next_arrival: f64,
@@ -85,7 +85,7 @@ impl Engine {
         let first = rng.exp(1.0); // placeholder, replaced below
         let mut e = Engine {
             rng,
-            now: 0.0,
+            t: 0.0,
             horizon: 0.0,
             next_arrival: first,
             next_id: 0,
@@ -121,7 +121,7 @@ impl Engine {
         self.scenario = scenario;
         self.scenario_since = at;
         // Arrivals are memoryless: redraw the next one under the new rate.
-        self.next_arrival = self.draw_arrival(at.max(self.now));
+        self.next_arrival = self.draw_arrival(at.max(self.t));
     }
 
     fn effects(&self, t: f64) -> Effects {
@@ -134,8 +134,15 @@ impl Engine {
 
     /// KV capacity in blocks under the current scenario.
     pub fn kv_capacity(&self) -> u32 {
-        let cap = (f64::from(self.spec.engine.kv_blocks) * self.effects(self.horizon).kv_mult).floor() as u32;
-        cap.max(self.spec.engine.max_batch_size.min(self.spec.engine.kv_blocks)).max(1)
+        let cap = (f64::from(self.spec.engine.kv_blocks) * self.effects(self.horizon).kv_mult)
+            .floor() as u32;
+        cap.max(
+            self.spec
+                .engine
+                .max_batch_size
+                .min(self.spec.engine.kv_blocks),
+        )
+        .max(1)
     }
 
     /// KV-cache usage, 0..1 (the `kv_cache_usage_perc` gauge).
@@ -146,7 +153,9 @@ impl Engine {
     fn rate_at(&self, t: f64) -> f64 {
         let w = &self.spec.workload;
         let hour = ((self.epoch_unix + t) / 3600.0).rem_euclid(24.0);
-        let diurnal = 1.0 + w.diurnal_amplitude * (std::f64::consts::TAU * (hour - w.diurnal_peak_hour) / 24.0).cos();
+        let diurnal = 1.0
+            + w.diurnal_amplitude
+                * (std::f64::consts::TAU * (hour - w.diurnal_peak_hour) / 24.0).cos();
         w.rate * diurnal * self.effects(t).rate_mult
     }
 
@@ -174,14 +183,24 @@ impl Engine {
         let w = self.spec.workload.clone();
         let eff = self.effects(arrival);
         let len = |rng: &mut Rng, d: &crate::config::LengthDist| -> u32 {
-            let v = rng.lognormal_mean(d.mean * eff.length_mult, d.sigma).round();
+            let v = rng
+                .lognormal_mean(d.mean * eff.length_mult, d.sigma)
+                .round();
             (v as u32).clamp(d.min, d.max)
         };
         let prompt = len(&mut self.rng, &w.prompt_tokens);
         let natural = len(&mut self.rng, &w.output_tokens);
         // max_tokens: usually a generous cap; ~15 % of requests hit it (finished_reason="length").
-        let max_tokens = if self.rng.bernoulli(0.15) { natural } else { (natural * 2).min(w.output_tokens.max).max(natural) };
-        let cached = if prompt > w.prefix_tokens && self.rng.bernoulli(w.prefix_hit_ratio) { w.prefix_tokens } else { 0 };
+        let max_tokens = if self.rng.bernoulli(0.15) {
+            natural
+        } else {
+            (natural * 2).min(w.output_tokens.max).max(natural)
+        };
+        let cached = if prompt > w.prefix_tokens && self.rng.bernoulli(w.prefix_hit_ratio) {
+            w.prefix_tokens
+        } else {
+            0
+        };
         let error_ratio = eff.error_ratio.unwrap_or(w.error_ratio);
         let u = self.rng.uniform();
         let (outcome, target) = if u < error_ratio {
@@ -233,7 +252,10 @@ impl Engine {
 
     /// New blocks the running batch needs to run `k` more decode steps.
     fn growth_blocks(&self, k: u32) -> u64 {
-        self.running.iter().map(|r| u64::from(self.blocks_for(r.tokens() + k).saturating_sub(r.blocks))).sum()
+        self.running
+            .iter()
+            .map(|r| u64::from(self.blocks_for(r.tokens() + k).saturating_sub(r.blocks)))
+            .sum()
     }
 
     /// Advances the engine to time `t` (seconds since start), processing every event up to it.
@@ -243,7 +265,7 @@ impl Engine {
         }
         self.horizon = t;
         loop {
-            let eff = self.effects(self.now);
+            let eff = self.effects(self.t);
             if eff.outage || eff.stall {
                 // Outage: nothing happens on the replica. Stall: requests still arrive and queue up, but the
                 // engine makes no progress (a hung GPU); its HTTP server keeps answering.
@@ -252,17 +274,17 @@ impl Engine {
                 } else {
                     self.deliver_arrivals_dropped(t);
                 }
-                self.now = self.now.max(t);
+                self.t = self.t.max(t);
                 // Leave when the scenario changes only through set_scenario (which calls advance_to first).
                 return;
             }
-            self.deliver_arrivals(self.now);
+            self.deliver_arrivals(self.t);
             if self.running.is_empty() && self.waiting.is_empty() {
                 if self.next_arrival > t {
-                    self.now = t;
+                    self.t = t;
                     return;
                 }
-                self.now = self.next_arrival;
+                self.t = self.next_arrival;
                 continue;
             }
             if !self.step_once(t) {
@@ -289,7 +311,7 @@ impl Engine {
         let mut used = self.used_blocks + self.growth_blocks(1) as u32;
         let mut count = 0usize;
         for r in self.waiting.iter() {
-            if r.arrival > self.now || self.running.len() + count >= e.max_batch_size as usize {
+            if r.arrival > self.t || self.running.len() + count >= e.max_batch_size as usize {
                 break;
             }
             let compute = Self::prefill_tokens(r);
@@ -310,7 +332,11 @@ impl Engine {
 
     /// Prompt tokens a (re-)admission computes: prefix-cache hits only count on the first admission.
     fn prefill_tokens(r: &Request) -> u32 {
-        let cached = if r.first_scheduled.is_none() { r.cached } else { 0 };
+        let cached = if r.first_scheduled.is_none() {
+            r.cached
+        } else {
+            0
+        };
         r.tokens() - cached.min(r.tokens().saturating_sub(1))
     }
 
@@ -320,7 +346,7 @@ impl Engine {
             let mut r = self.waiting.pop_front().expect("planned");
             r.prefill_now = Self::prefill_tokens(&r);
             if r.first_scheduled.is_none() {
-                r.first_scheduled = Some(self.now);
+                r.first_scheduled = Some(self.t);
                 self.stats.on_first_scheduled(&r);
             }
             r.blocks = self.blocks_for(r.tokens() + 1);
@@ -331,7 +357,13 @@ impl Engine {
 
     /// Earliest arrival after `now` (already queued or still to come).
     fn next_arrival_after_now(&self) -> f64 {
-        let queued = self.waiting.iter().rev().take_while(|r| r.arrival > self.now).map(|r| r.arrival).fold(f64::INFINITY, f64::min);
+        let queued = self
+            .waiting
+            .iter()
+            .rev()
+            .take_while(|r| r.arrival > self.t)
+            .map(|r| r.arrival)
+            .fold(f64::INFINITY, f64::min);
         queued.min(self.next_arrival)
     }
 
@@ -343,7 +375,7 @@ impl Engine {
         r.prefill_now = 0;
         r.preemptions += 1;
         self.stats.on_preempt();
-        self.truth.on_preempt(self.now);
+        self.truth.on_preempt(self.t);
         self.events += 1;
         self.waiting.push_front(r);
     }
@@ -352,20 +384,24 @@ impl Engine {
     /// after `limit`; then nothing but due preemptions has changed.
     fn step_once(&mut self, limit: f64) -> bool {
         let e = self.spec.engine.clone();
-        let eff = self.effects(self.now);
+        let eff = self.effects(self.t);
         // Make room for the running batch's next token: preempt while the KV cache cannot hold it.
-        while !self.running.is_empty() && u64::from(self.used_blocks) + self.growth_blocks(1) > u64::from(self.kv_capacity()) {
+        while !self.running.is_empty()
+            && u64::from(self.used_blocks) + self.growth_blocks(1) > u64::from(self.kv_capacity())
+        {
             self.preempt_last();
         }
         let (n_prefill, prefill) = self.plan_admissions();
         let n = self.running.len() + n_prefill;
         if n == 0 {
             if let Some(front) = self.waiting.front() {
-                if front.arrival <= self.now && self.blocks_for(front.tokens() + 1) > self.kv_capacity() {
+                if front.arrival <= self.t
+                    && self.blocks_for(front.tokens() + 1) > self.kv_capacity()
+                {
                     // Larger than the whole (shrunken) KV cache: the engine rejects it.
                     let mut r = self.waiting.pop_front().expect("front");
                     r.outcome = Outcome::Error;
-                    self.finish(r, self.now);
+                    self.finish(r, self.t);
                     return true;
                 }
             }
@@ -373,13 +409,13 @@ impl Engine {
             if next > limit {
                 return false;
             }
-            self.now = next;
+            self.t = next;
             return true;
         }
         let decode_cost = e.decode_step_seconds + e.decode_seconds_per_seq * n as f64;
         let prefill_cost = e.prefill_seconds_per_token * eff.prefill_mult * f64::from(prefill);
         let d = decode_cost + prefill_cost;
-        if self.now + d > limit {
+        if self.t + d > limit {
             return false;
         }
         let k: u32 = if n_prefill > 0 {
@@ -387,14 +423,22 @@ impl Engine {
         } else {
             // Macro step: identical decode steps until the first completion, the next arrival, the KV limit or
             // the caller's horizon.
-            let to_finish = self.running.iter().map(|r| r.target - r.generated).min().unwrap_or(1).max(1);
+            let to_finish = self
+                .running
+                .iter()
+                .map(|r| r.target - r.generated)
+                .min()
+                .unwrap_or(1)
+                .max(1);
             let next = self.next_arrival_after_now();
             let to_arrival = if next.is_finite() {
-                (((next - self.now) / d).ceil() as u64).clamp(1, u64::from(u32::MAX)) as u32
+                (((next - self.t) / d).ceil() as u64).clamp(1, u64::from(u32::MAX)) as u32
             } else {
                 u32::MAX
             };
-            let to_limit = ((limit - self.now) / d).floor().clamp(1.0, f64::from(u32::MAX)) as u32;
+            let to_limit = ((limit - self.t) / d)
+                .floor()
+                .clamp(1.0, f64::from(u32::MAX)) as u32;
             let mut k = to_finish.min(to_arrival).min(to_limit);
             let free = u64::from(self.kv_capacity().saturating_sub(self.used_blocks));
             if self.growth_blocks(k) > free {
@@ -418,15 +462,16 @@ impl Engine {
     }
 
     fn apply_steps(&mut self, d: f64, k: u32, prefill: u32, n_prefill: usize) {
-        let end = self.now + d * f64::from(k);
+        let end = self.t + d * f64::from(k);
         let n = self.running.len();
         let n_decode = n - n_prefill;
         self.events += 1;
-        self.stats.on_step(prefill, n_prefill as u32, n_decode as u32, d, k);
+        self.stats
+            .on_step(prefill, n_prefill as u32, n_decode as u32, d, k);
         self.truth.add_generated(end, u64::from(k) * n as u64);
         // Tokens, first tokens and inter-token gaps. Decoders whose previous token ended exactly at the step
         // start (the common case) all see gaps of exactly `d`: they are observed in one weighted call.
-        let step_start = self.now;
+        let step_start = self.t;
         let mut contiguous = 0u64;
         let mut any_finished = false;
         for (i, r) in self.running.iter_mut().enumerate() {
@@ -458,7 +503,7 @@ impl Engine {
             any_finished |= r.generated >= r.target;
         }
         self.stats.on_itl(d, contiguous * u64::from(k));
-        self.now = end;
+        self.t = end;
         if any_finished {
             let mut i = 0;
             while i < self.running.len() {
@@ -522,7 +567,10 @@ mod tests {
         let done = e.truth.total.finished;
         let rate = e.spec.workload.rate;
         // Diurnal modulation of ±30 % within one hour: allow a wide band around the base rate.
-        assert!(done as f64 > rate * 3600.0 * 0.5 && (done as f64) < rate * 3600.0 * 1.5, "{done}");
+        assert!(
+            done as f64 > rate * 3600.0 * 0.5 && (done as f64) < rate * 3600.0 * 1.5,
+            "{done}"
+        );
         assert!(e.waiting.len() < 20, "queue {}", e.waiting.len());
         assert_eq!(e.truth.preemptions, 0);
     }

@@ -31,12 +31,22 @@ pub fn render_metrics(engine: &Engine) -> (&'static str, String) {
     match engine.spec.backend {
         BackendKind::Vllm => {
             let mut sink = PythonText::default();
-            VllmExposition { engine, now, runtime_families: true, created: true }.write(&mut sink, &|_| true);
+            VllmExposition {
+                engine,
+                now,
+                runtime_families: true,
+                created: true,
+            }
+            .write(&mut sink, &|_| true);
             (CONTENT_TYPE_PYTHON, sink.out)
         }
         BackendKind::Tgi => {
             let mut sink = RustExporterText::default();
-            TgiExposition { engine, all_series: false }.write(&mut sink, &|_| true);
+            TgiExposition {
+                engine,
+                all_series: false,
+            }
+            .write(&mut sink, &|_| true);
             (CONTENT_TYPE_RUST, sink.finish())
         }
     }
@@ -55,7 +65,11 @@ pub struct FleetOptions {
 
 impl Default for FleetOptions {
     fn default() -> Self {
-        FleetOptions { speed: 1.0, truth_keep_s: 3900.0, control_port: None }
+        FleetOptions {
+            speed: 1.0,
+            truth_keep_s: 3900.0,
+            control_port: None,
+        }
     }
 }
 
@@ -63,11 +77,21 @@ impl Default for FleetOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum FleetError {
     #[error("cannot listen on 127.0.0.1:{port} for replica {pod}: {source}")]
-    Bind { port: u16, pod: String, source: std::io::Error },
+    Bind {
+        port: u16,
+        pod: String,
+        source: std::io::Error,
+    },
     #[error("invalid option {field}: {message}")]
-    Option { field: &'static str, message: String },
+    Option {
+        field: &'static str,
+        message: String,
+    },
     #[error("cannot write {path}: {source}")]
-    Write { path: String, source: std::io::Error },
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// One running replica.
@@ -109,7 +133,10 @@ impl Replica {
         l.insert("service".into(), self.spec.service.clone());
         l.insert("job".into(), self.spec.service.clone());
         if self.spec.backend == BackendKind::Tgi {
-            l.insert(infermon_core::catalog::names::labels::MODEL.into(), self.spec.model.clone());
+            l.insert(
+                infermon_core::catalog::names::labels::MODEL.into(),
+                self.spec.model.clone(),
+            );
         }
         l
     }
@@ -189,7 +216,9 @@ pub struct Fleet {
 
 impl std::fmt::Debug for Fleet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Fleet").field("replicas", &self.replicas.len()).finish()
+        f.debug_struct("Fleet")
+            .field("replicas", &self.replicas.len())
+            .finish()
     }
 }
 
@@ -197,21 +226,48 @@ impl Fleet {
     /// Binds every replica's port and starts serving (inside the current tokio runtime).
     pub async fn start(cfg: &FleetConfig, opts: FleetOptions) -> Result<Fleet, FleetError> {
         if !(opts.speed.is_finite() && opts.speed > 0.0 && opts.speed <= 10_000.0) {
-            return Err(FleetError::Option { field: "speed", message: format!("{} is invalid: accepted 0 < speed ≤ 10000", opts.speed) });
+            return Err(FleetError::Option {
+                field: "speed",
+                message: format!("{} is invalid: accepted 0 < speed ≤ 10000", opts.speed),
+            });
         }
-        let epoch = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
-        let clock = Clock { start: Instant::now(), speed: opts.speed };
+        let epoch = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        let clock = Clock {
+            start: Instant::now(),
+            speed: opts.speed,
+        };
         let (tx, rx) = tokio::sync::watch::channel(false);
         let mut replicas = Vec::new();
         let mut listeners = Vec::new();
         for spec in cfg.replicas() {
-            let port = if cfg.base_port == 0 { 0 } else { cfg.base_port + spec.index as u16 };
+            let port = if cfg.base_port == 0 {
+                0
+            } else {
+                cfg.base_port + spec.index as u16
+            };
             let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
                 .await
-                .map_err(|source| FleetError::Bind { port, pod: spec.pod.clone(), source })?;
-            let addr = listener.local_addr().map_err(|source| FleetError::Bind { port, pod: spec.pod.clone(), source })?;
+                .map_err(|source| FleetError::Bind {
+                    port,
+                    pod: spec.pod.clone(),
+                    source,
+                })?;
+            let addr = listener.local_addr().map_err(|source| FleetError::Bind {
+                port,
+                pod: spec.pod.clone(),
+                source,
+            })?;
             let engine = Engine::new(spec.clone(), cfg.seed, epoch, Some(opts.truth_keep_s));
-            replicas.push(Arc::new(Replica { spec, addr, namespace: cfg.namespace.clone(), engine: Mutex::new(engine), clock }));
+            replicas.push(Arc::new(Replica {
+                spec,
+                addr,
+                namespace: cfg.namespace.clone(),
+                engine: Mutex::new(engine),
+                clock,
+            }));
             listeners.push(listener);
         }
         let mut tasks = Vec::new();
@@ -223,11 +279,24 @@ impl Fleet {
         if let Some(port) = opts.control_port {
             let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
                 .await
-                .map_err(|source| FleetError::Bind { port, pod: "(fleet control)".into(), source })?;
+                .map_err(|source| FleetError::Bind {
+                    port,
+                    pod: "(fleet control)".into(),
+                    source,
+                })?;
             control_addr = listener.local_addr().ok();
-            tasks.push(spawn_server(listener, fleet_router(replicas.clone()), rx.clone()));
+            tasks.push(spawn_server(
+                listener,
+                fleet_router(replicas.clone()),
+                rx.clone(),
+            ));
         }
-        Ok(Fleet { replicas, control_addr, shutdown: Some(tx), tasks })
+        Ok(Fleet {
+            replicas,
+            control_addr,
+            shutdown: Some(tx),
+            tasks,
+        })
     }
 
     /// Prometheus `file_sd` JSON: one target group per replica with its ServiceMonitor-like labels.
@@ -248,7 +317,10 @@ impl Fleet {
     }
 
     pub fn write_file_sd(&self, path: &std::path::Path) -> Result<(), FleetError> {
-        std::fs::write(path, self.file_sd_json()).map_err(|source| FleetError::Write { path: path.display().to_string(), source })
+        std::fs::write(path, self.file_sd_json()).map_err(|source| FleetError::Write {
+            path: path.display().to_string(),
+            source,
+        })
     }
 
     /// Switches the scenario of the replicas of `model` (all models when None).
@@ -285,7 +357,11 @@ impl Drop for Fleet {
     }
 }
 
-fn spawn_server(listener: tokio::net::TcpListener, app: Router, mut rx: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+fn spawn_server(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    mut rx: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let _ = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -305,10 +381,20 @@ fn replica_router(r: Arc<Replica>) -> Router {
 }
 
 async fn metrics(State(r): State<Arc<Replica>>) -> Response {
-    let out = r.with_engine(|e| if e.is_outage() { None } else { Some(render_metrics(e)) });
+    let out = r.with_engine(|e| {
+        if e.is_outage() {
+            None
+        } else {
+            Some(render_metrics(e))
+        }
+    });
     match out {
         // An outage: the replica does not answer scrapes (Prometheus records up == 0).
-        None => (StatusCode::SERVICE_UNAVAILABLE, "replica is down (scenario outage)\n").into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "replica is down (scenario outage)\n",
+        )
+            .into_response(),
         Some((ct, body)) => ([(header::CONTENT_TYPE, ct)], body).into_response(),
     }
 }
@@ -335,28 +421,45 @@ struct ControlState {
 
 async fn get_control(State(r): State<Arc<Replica>>) -> Json<ControlState> {
     let scenario = r.with_engine(|e| e.scenario().id());
-    Json(ControlState { pod: r.spec.pod.clone(), model: r.spec.model.clone(), scenario, accepted: Scenario::ALL.iter().map(|s| s.id()).collect() })
+    Json(ControlState {
+        pod: r.spec.pod.clone(),
+        model: r.spec.model.clone(),
+        scenario,
+        accepted: Scenario::ALL.iter().map(|s| s.id()).collect(),
+    })
 }
 
-fn parse_scenario(q: &HashMap<String, String>) -> Result<Scenario, Response> {
+fn parse_scenario(q: &HashMap<String, String>) -> Result<Scenario, (StatusCode, String)> {
     let s = q.get("scenario").ok_or_else(|| {
-        (StatusCode::BAD_REQUEST, format!("missing query parameter scenario: accepted values are {}\n", Scenario::accepted())).into_response()
+        (
+            StatusCode::BAD_REQUEST,
+            format!(
+                "missing query parameter scenario: accepted values are {}\n",
+                Scenario::accepted()
+            ),
+        )
     })?;
-    s.parse::<Scenario>().map_err(|m| (StatusCode::BAD_REQUEST, m + "\n").into_response())
+    s.parse::<Scenario>()
+        .map_err(|m| (StatusCode::BAD_REQUEST, m + "\n"))
 }
 
-async fn post_control(State(r): State<Arc<Replica>>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn post_control(
+    State(r): State<Arc<Replica>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     match parse_scenario(&q) {
         Ok(s) => {
             r.set_scenario(s);
             get_control(State(r)).await.into_response()
         }
-        Err(resp) => resp,
+        Err(resp) => resp.into_response(),
     }
 }
 
 fn fleet_router(replicas: Vec<Arc<Replica>>) -> Router {
-    Router::new().route("/control", get(fleet_get).post(fleet_post)).with_state(Arc::new(replicas))
+    Router::new()
+        .route("/control", get(fleet_get).post(fleet_post))
+        .with_state(Arc::new(replicas))
 }
 
 async fn fleet_get(State(rs): State<Arc<Vec<Arc<Replica>>>>) -> Json<Vec<ControlState>> {
@@ -367,17 +470,26 @@ async fn fleet_get(State(rs): State<Arc<Vec<Arc<Replica>>>>) -> Json<Vec<Control
     Json(out)
 }
 
-async fn fleet_post(State(rs): State<Arc<Vec<Arc<Replica>>>>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn fleet_post(
+    State(rs): State<Arc<Vec<Arc<Replica>>>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let s = match parse_scenario(&q) {
         Ok(s) => s,
-        Err(resp) => return resp,
+        Err(resp) => return resp.into_response(),
     };
     let filter = q.get("model").or(q.get("pod"));
-    let matched: Vec<&Arc<Replica>> =
-        rs.iter().filter(|r| filter.is_none_or(|m| *m == r.spec.model || *m == r.spec.pod)).collect();
+    let matched: Vec<&Arc<Replica>> = rs
+        .iter()
+        .filter(|r| filter.is_none_or(|m| *m == r.spec.model || *m == r.spec.pod))
+        .collect();
     if matched.is_empty() {
         let known: Vec<&str> = rs.iter().map(|r| r.spec.pod.as_str()).collect();
-        return (StatusCode::NOT_FOUND, format!("no replica matches {filter:?}: pods are {known:?} (or use a model name)\n")).into_response();
+        return (
+            StatusCode::NOT_FOUND,
+            format!("no replica matches {filter:?}: pods are {known:?} (or use a model name)\n"),
+        )
+            .into_response();
     }
     for r in &matched {
         r.set_scenario(s);

@@ -18,17 +18,26 @@ pub struct Layout {
 
 impl Layout {
     pub fn from_core(set: &BucketSet) -> Layout {
-        Layout { le: set.le.iter().map(|s| s.to_string()).collect(), bounds: set.bounds() }
+        Layout {
+            le: set.le.iter().map(|s| s.to_string()).collect(),
+            bounds: set.bounds(),
+        }
     }
 
     /// Bounds printed like Python's prometheus_client (`1.0`, `0.5`).
     pub fn python(bounds: Vec<f64>) -> Layout {
-        Layout { le: bounds.iter().map(|b| py_float(*b)).collect(), bounds }
+        Layout {
+            le: bounds.iter().map(|b| py_float(*b)).collect(),
+            bounds,
+        }
     }
 
     /// Bounds printed like Rust's `metrics-exporter-prometheus` (`1`, `0.00015000000000000001`).
     pub fn rust(bounds: Vec<f64>) -> Layout {
-        Layout { le: bounds.iter().map(|b| rust_float(*b)).collect(), bounds }
+        Layout {
+            le: bounds.iter().map(|b| rust_float(*b)).collect(),
+            bounds,
+        }
     }
 }
 
@@ -46,11 +55,15 @@ pub fn vllm_itl() -> Arc<Layout> {
 }
 pub fn vllm_request_latency() -> Arc<Layout> {
     static C: OnceLock<Arc<Layout>> = OnceLock::new();
-    cached(&C, || Layout::from_core(&core_buckets::VLLM_REQUEST_LATENCY))
+    cached(&C, || {
+        Layout::from_core(&core_buckets::VLLM_REQUEST_LATENCY)
+    })
 }
 pub fn vllm_iteration_tokens() -> Arc<Layout> {
     static C: OnceLock<Arc<Layout>> = OnceLock::new();
-    cached(&C, || Layout::from_core(&core_buckets::VLLM_ITERATION_TOKENS))
+    cached(&C, || {
+        Layout::from_core(&core_buckets::VLLM_ITERATION_TOKENS)
+    })
 }
 /// `vllm:request_params_n` (`buckets.py` family `request_params_n`).
 pub fn vllm_params_n() -> Arc<Layout> {
@@ -78,8 +91,8 @@ pub fn http_highr() -> Arc<Layout> {
     static C: OnceLock<Arc<Layout>> = OnceLock::new();
     cached(&C, || {
         Layout::python(vec![
-            0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0, 7.5, 10.0, 30.0,
-            60.0,
+            0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5,
+            5.0, 7.5, 10.0, 30.0, 60.0,
         ])
     })
 }
@@ -94,7 +107,11 @@ pub fn tgi_duration() -> Arc<Layout> {
 }
 /// TGI `(max as f64 / 100.0) * (k as f64)`, k = 1..=100 (`router/src/server.rs`).
 pub fn tgi_hundredths(max: u32) -> Arc<Layout> {
-    Arc::new(Layout::rust((1..=100).map(|k| (f64::from(max) / 100.0) * f64::from(k)).collect()))
+    Arc::new(Layout::rust(
+        (1..=100)
+            .map(|k| (f64::from(max) / 100.0) * f64::from(k))
+            .collect(),
+    ))
 }
 /// TGI `tgi_batch_next_size`: 1..=1024 step 1.
 pub fn tgi_batch_size() -> Arc<Layout> {
@@ -116,7 +133,12 @@ pub struct Hist {
 impl Hist {
     pub fn new(layout: Arc<Layout>) -> Hist {
         let n = layout.bounds.len() + 1;
-        Hist { layout, counts: vec![0; n], sum: 0.0, count: 0 }
+        Hist {
+            layout,
+            counts: vec![0; n],
+            sum: 0.0,
+            count: 0,
+        }
     }
 
     pub fn observe(&mut self, v: f64) {
@@ -154,7 +176,13 @@ mod tests {
     #[test]
     fn vllm_token_buckets_match_the_0_10_capture_for_max_model_len_8192() {
         let l = vllm_request_tokens(8192);
-        assert_eq!(l.le, ["1.0", "2.0", "5.0", "10.0", "20.0", "50.0", "100.0", "200.0", "500.0", "1000.0", "2000.0", "5000.0"]);
+        assert_eq!(
+            l.le,
+            [
+                "1.0", "2.0", "5.0", "10.0", "20.0", "50.0", "100.0", "200.0", "500.0", "1000.0",
+                "2000.0", "5000.0"
+            ]
+        );
     }
 
     #[test]

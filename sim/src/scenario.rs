@@ -54,7 +54,11 @@ impl Scenario {
     }
 
     pub fn accepted() -> String {
-        Scenario::ALL.iter().map(|s| s.id()).collect::<Vec<_>>().join(", ")
+        Scenario::ALL
+            .iter()
+            .map(|s| s.id())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// The effects of this scenario `since` seconds after it was switched on.
@@ -64,13 +68,37 @@ impl Scenario {
             Scenario::Steady => base,
             Scenario::Burst => {
                 let phase = since.rem_euclid(BURST_PERIOD_S);
-                Effects { rate_mult: if phase < BURST_LENGTH_S { BURST_FACTOR } else { 1.0 }, ..base }
+                Effects {
+                    rate_mult: if phase < BURST_LENGTH_S {
+                        BURST_FACTOR
+                    } else {
+                        1.0
+                    },
+                    ..base
+                }
             }
-            Scenario::KvPressure => Effects { length_mult: 3.0, kv_mult: 0.4, rate_mult: 1.2, ..base },
-            Scenario::SlowPrefill => Effects { prefill_mult: 6.0, ..base },
-            Scenario::Errors => Effects { error_ratio: Some(0.25), ..base },
-            Scenario::Outage => Effects { outage: true, ..base },
-            Scenario::Stall => Effects { stall: true, ..base },
+            Scenario::KvPressure => Effects {
+                length_mult: 3.0,
+                kv_mult: 0.4,
+                rate_mult: 1.2,
+                ..base
+            },
+            Scenario::SlowPrefill => Effects {
+                prefill_mult: 6.0,
+                ..base
+            },
+            Scenario::Errors => Effects {
+                error_ratio: Some(0.25),
+                ..base
+            },
+            Scenario::Outage => Effects {
+                outage: true,
+                ..base
+            },
+            Scenario::Stall => Effects {
+                stall: true,
+                ..base
+            },
         }
     }
 
@@ -101,7 +129,12 @@ impl FromStr for Scenario {
         Scenario::ALL
             .into_iter()
             .find(|x| x.id() == s.trim())
-            .ok_or_else(|| format!("unknown scenario {s:?}: accepted values are {}", Scenario::accepted()))
+            .ok_or_else(|| {
+                format!(
+                    "unknown scenario {s:?}: accepted values are {}",
+                    Scenario::accepted()
+                )
+            })
     }
 }
 
@@ -122,7 +155,15 @@ pub struct Effects {
 
 impl Default for Effects {
     fn default() -> Self {
-        Effects { rate_mult: 1.0, length_mult: 1.0, kv_mult: 1.0, prefill_mult: 1.0, error_ratio: None, outage: false, stall: false }
+        Effects {
+            rate_mult: 1.0,
+            length_mult: 1.0,
+            kv_mult: 1.0,
+            prefill_mult: 1.0,
+            error_ratio: None,
+            outage: false,
+            stall: false,
+        }
     }
 }
 
@@ -143,6 +184,9 @@ mod tests {
     fn burst_alternates_between_high_and_base_rate() {
         assert_eq!(Scenario::Burst.effects(10.0).rate_mult, BURST_FACTOR);
         assert_eq!(Scenario::Burst.effects(BURST_LENGTH_S + 1.0).rate_mult, 1.0);
-        assert_eq!(Scenario::Burst.effects(BURST_PERIOD_S + 1.0).rate_mult, BURST_FACTOR);
+        assert_eq!(
+            Scenario::Burst.effects(BURST_PERIOD_S + 1.0).rate_mult,
+            BURST_FACTOR
+        );
     }
 }

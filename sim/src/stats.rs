@@ -179,14 +179,16 @@ impl Stats {
         match self {
             Stats::Vllm(s) => {
                 s.generation_tokens += f64::from(n_prefill + n_decode) * f64::from(k);
-                s.iteration_tokens.observe_n(f64::from(prefill_tokens + n_decode), k64);
+                s.iteration_tokens
+                    .observe_n(f64::from(prefill_tokens + n_decode), k64);
             }
             Stats::Tgi(s) => {
                 // TGI runs a prefill forward for the new batch, concatenates it into the running batch, then
                 // decodes: split the step's time between the two methods.
                 let mut decode_d = d;
                 if n_prefill > 0 {
-                    let share = f64::from(prefill_tokens) / (f64::from(prefill_tokens) + f64::from(n_decode).max(1.0) * 16.0);
+                    let share = f64::from(prefill_tokens)
+                        / (f64::from(prefill_tokens) + f64::from(n_decode).max(1.0) * 16.0);
                     let pd = d * share.clamp(0.2, 0.95);
                     decode_d = d - pd;
                     s.batch_next_size.observe(f64::from(n_prefill));
@@ -197,7 +199,8 @@ impl Stats {
                     s.batch_filter_duration[0].observe(pd * 0.01);
                     if n_decode > 0 {
                         s.batch_concat += 1;
-                        s.batch_concat_duration.observe(0.0004 + 0.00002 * f64::from(n_decode));
+                        s.batch_concat_duration
+                            .observe(0.0004 + 0.00002 * f64::from(n_decode));
                     }
                 }
                 if n_decode > 0 {
@@ -236,7 +239,10 @@ impl Stats {
         match self {
             Stats::Vllm(s) => {
                 let reason = Engine::finished_reason(s.version, r);
-                let i = VllmStats::reasons(s.version).iter().position(|x| *x == reason).expect("known reason");
+                let i = VllmStats::reasons(s.version)
+                    .iter()
+                    .position(|x| *x == reason)
+                    .expect("known reason");
                 s.success[i] += 1.0;
                 s.e2e.observe(e2e);
                 s.queue.observe(scheduled - r.arrival);
@@ -244,7 +250,8 @@ impl Stats {
                 s.prefill.observe(first - scheduled);
                 s.decode.observe(t - first);
                 if r.generated > 1 {
-                    s.tpot_request.observe((t - first) / f64::from(r.generated - 1));
+                    s.tpot_request
+                        .observe((t - first) / f64::from(r.generated - 1));
                 }
                 s.prompt_tokens_h.observe(f64::from(r.prompt));
                 s.generation_tokens_h.observe(f64::from(r.generated));
@@ -272,7 +279,8 @@ impl Stats {
                 s.queue_duration.observe(scheduled - r.arrival);
                 let inference = t - scheduled;
                 s.inference_duration.observe(inference);
-                s.mean_time_per_token.observe(inference / f64::from(r.generated.max(1)));
+                s.mean_time_per_token
+                    .observe(inference / f64::from(r.generated.max(1)));
                 s.generated_tokens.observe(f64::from(r.generated));
                 s.skipped_count += 1;
             }

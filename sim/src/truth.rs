@@ -90,7 +90,13 @@ impl Totals {
 
     /// SLO attainment ratios (None without events).
     pub fn attainment(&self) -> Attainment {
-        let ratio = |good: u64, all: u64| if all == 0 { None } else { Some(good as f64 / all as f64) };
+        let ratio = |good: u64, all: u64| {
+            if all == 0 {
+                None
+            } else {
+                Some(good as f64 / all as f64)
+            }
+        };
         Attainment {
             e2e_within_5s: ratio(self.e2e_within_slo, self.finished),
             ttft_within_0_5s: ratio(self.ttft_within_slo, self.ttft_count),
@@ -198,7 +204,9 @@ impl TruthLog {
             } else if let Some(last) = self.token_marks.back_mut() {
                 last.1 = self.generated_tokens;
             }
-            while self.token_marks.len() > 2 && self.token_marks.front().is_some_and(|x| x.0 < t - keep) {
+            while self.token_marks.len() > 2
+                && self.token_marks.front().is_some_and(|x| x.0 < t - keep)
+            {
                 self.token_marks.pop_front();
             }
         }
@@ -229,17 +237,34 @@ impl TruthLog {
     /// Statistics over the window (now − w, now].
     pub fn window(&self, now: f64, w: f64) -> WindowTruth {
         let from = now - w;
-        let recs: Vec<&TruthRecord> = self.records.iter().filter(|r| r.t > from && r.t <= now).collect();
-        let ttfts: Vec<f64> = self.ttfts.iter().filter(|x| x.0 > from && x.0 <= now).map(|x| x.1).collect();
+        let recs: Vec<&TruthRecord> = self
+            .records
+            .iter()
+            .filter(|r| r.t > from && r.t <= now)
+            .collect();
+        let ttfts: Vec<f64> = self
+            .ttfts
+            .iter()
+            .filter(|x| x.0 > from && x.0 <= now)
+            .map(|x| x.1)
+            .collect();
         let e2e: Vec<f64> = recs.iter().map(|r| r.e2e).collect();
         let queue: Vec<f64> = recs.iter().map(|r| r.queue).collect();
         let errors = recs.iter().filter(|r| r.outcome == Outcome::Error).count() as u64;
         let aborts = recs.iter().filter(|r| r.outcome == Outcome::Abort).count() as u64;
         // Generated tokens: difference of the cumulative marks at the window's ends.
         let at = |t: f64| -> u64 {
-            self.token_marks.iter().rev().find(|m| m.0 <= t).map(|m| m.1).unwrap_or_else(|| {
-                self.token_marks.front().map(|m| m.1.min(self.generated_tokens)).unwrap_or(0)
-            })
+            self.token_marks
+                .iter()
+                .rev()
+                .find(|m| m.0 <= t)
+                .map(|m| m.1)
+                .unwrap_or_else(|| {
+                    self.token_marks
+                        .front()
+                        .map(|m| m.1.min(self.generated_tokens))
+                        .unwrap_or(0)
+                })
         };
         let gen = at(now).saturating_sub(at(from));
         let finished = recs.len() as u64;
@@ -248,10 +273,18 @@ impl TruthLog {
             requests_finished: finished,
             errors,
             aborts,
-            error_ratio: if finished == 0 { None } else { Some(errors as f64 / finished as f64) },
+            error_ratio: if finished == 0 {
+                None
+            } else {
+                Some(errors as f64 / finished as f64)
+            },
             requests_per_second: finished as f64 / w,
             generated_tokens_per_second: gen as f64 / w,
-            preemptions: self.preemption_times.iter().filter(|t| **t > from && **t <= now).count() as u64,
+            preemptions: self
+                .preemption_times
+                .iter()
+                .filter(|t| **t > from && **t <= now)
+                .count() as u64,
             ttft: Quantiles::of(ttfts),
             e2e: Quantiles::of(e2e),
             queue_time: Quantiles::of(queue),
@@ -293,7 +326,11 @@ impl Quantiles {
         let q = |p: f64| nearest_rank(&v, p);
         Quantiles {
             count: v.len() as u64,
-            mean: if v.is_empty() { None } else { Some(v.iter().sum::<f64>() / v.len() as f64) },
+            mean: if v.is_empty() {
+                None
+            } else {
+                Some(v.iter().sum::<f64>() / v.len() as f64)
+            },
             p50: q(0.5),
             p90: q(0.9),
             p95: q(0.95),
@@ -317,7 +354,15 @@ mod tests {
     use super::*;
 
     fn rec(t: f64, e2e: f64, outcome: Outcome) -> TruthRecord {
-        TruthRecord { t, ttft: Some(0.1), e2e, queue: 0.0, outcome, prompt: 10, generated: 5 }
+        TruthRecord {
+            t,
+            ttft: Some(0.1),
+            e2e,
+            queue: 0.0,
+            outcome,
+            prompt: 10,
+            generated: 5,
+        }
     }
 
     #[test]
@@ -326,7 +371,15 @@ mod tests {
         for i in 0..100 {
             let t = f64::from(i);
             log.on_first_token(t, f64::from(i) / 100.0);
-            log.on_finish(rec(t, f64::from(i) / 10.0, if i % 10 == 0 { Outcome::Error } else { Outcome::Ok }));
+            log.on_finish(rec(
+                t,
+                f64::from(i) / 10.0,
+                if i % 10 == 0 {
+                    Outcome::Error
+                } else {
+                    Outcome::Ok
+                },
+            ));
             log.add_generated(t, 5);
         }
         let w = log.window(99.0, 50.0);

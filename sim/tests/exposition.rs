@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 fn fixture(name: &str) -> String {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures").join(name);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/fixtures")
+        .join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
 }
 
@@ -33,7 +35,17 @@ type Shape = BTreeMap<String, (String, Vec<String>, Vec<String>, Vec<String>)>;
 fn shape(e: &Exposition) -> Shape {
     e.families
         .iter()
-        .map(|(k, f)| (k.clone(), (f.kind.clone(), f.label_keys.iter().cloned().collect(), f.le.clone(), f.quantiles.clone())))
+        .map(|(k, f)| {
+            (
+                k.clone(),
+                (
+                    f.kind.clone(),
+                    f.label_keys.iter().cloned().collect(),
+                    f.le.clone(),
+                    f.quantiles.clone(),
+                ),
+            )
+        })
         .collect()
 }
 
@@ -42,7 +54,9 @@ fn diff(ours: &Shape, theirs: &Shape) -> String {
     for (k, v) in theirs {
         match ours.get(k) {
             None => out += &format!("missing family {k}\n"),
-            Some(o) if o != v => out += &format!("family {k} differs:\n  ours   {o:?}\n  theirs {v:?}\n"),
+            Some(o) if o != v => {
+                out += &format!("family {k} differs:\n  ours   {o:?}\n  theirs {v:?}\n")
+            }
             _ => {}
         }
     }
@@ -71,16 +85,36 @@ fn vllm_0_10_help_type_and_sample_keys_are_byte_identical() {
     let e = engine("vllm", "0.10", 8192);
     let (_, body) = render_metrics(&e);
     // Metadata lines: identical sets.
-    let meta = |t: &str| -> std::collections::BTreeSet<String> { t.lines().filter(|l| l.starts_with("# HELP") || l.starts_with("# TYPE")).map(String::from).collect() };
-    assert_eq!(meta(&body), meta(&text).into_iter().filter(|l| !l.starts_with("# SOURCE")).collect());
+    let meta = |t: &str| -> std::collections::BTreeSet<String> {
+        t.lines()
+            .filter(|l| l.starts_with("# HELP") || l.starts_with("# TYPE"))
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(
+        meta(&body),
+        meta(&text)
+            .into_iter()
+            .filter(|l| !l.starts_with("# SOURCE"))
+            .collect()
+    );
     // Sample lines of the engine families, without their values, in order.
     let keys = |t: &str| -> Vec<String> {
-        t.lines().filter(|l| l.starts_with("vllm:")).map(|l| l[..l.rfind(' ').unwrap()].to_string()).collect()
+        t.lines()
+            .filter(|l| l.starts_with("vllm:"))
+            .map(|l| l[..l.rfind(' ').unwrap()].to_string())
+            .collect()
     };
     let (ours, theirs) = (keys(&body), keys(&text));
     let first = ours.iter().zip(&theirs).position(|(a, b)| a != b);
-    assert!(first.is_none() && ours.len() == theirs.len(), "first difference at {first:?}: {:?} vs {:?} ({} vs {} lines)",
-        first.map(|i| &ours[i]), first.map(|i| &theirs[i]), ours.len(), theirs.len());
+    assert!(
+        first.is_none() && ours.len() == theirs.len(),
+        "first difference at {first:?}: {:?} vs {:?} ({} vs {} lines)",
+        first.map(|i| &ours[i]),
+        first.map(|i| &theirs[i]),
+        ours.len(),
+        theirs.len()
+    );
 }
 
 #[test]
@@ -93,13 +127,20 @@ fn vllm_latest_is_the_capture_with_todays_renames() {
         "vllm:gpu_prefix_cache_hits_total",
         "vllm:gpu_prefix_cache_hits_created",
     ] {
-        theirs.remove(gone).unwrap_or_else(|| panic!("{gone} in the capture"));
+        theirs
+            .remove(gone)
+            .unwrap_or_else(|| panic!("{gone} in the capture"));
     }
     // time_per_output_token_seconds was renamed inter_token_latency_seconds (same buckets); the per-request
     // TPOT histogram uses the same bucket family.
     let tpot = theirs.remove("vllm:time_per_output_token_seconds").unwrap();
-    let tpot_created = theirs.remove("vllm:time_per_output_token_seconds_created").unwrap();
-    for name in ["vllm:inter_token_latency_seconds", "vllm:request_time_per_output_token_seconds"] {
+    let tpot_created = theirs
+        .remove("vllm:time_per_output_token_seconds_created")
+        .unwrap();
+    for name in [
+        "vllm:inter_token_latency_seconds",
+        "vllm:request_time_per_output_token_seconds",
+    ] {
         theirs.insert(name.to_string(), tpot.clone());
         theirs.insert(format!("{name}_created"), tpot_created.clone());
     }
@@ -109,7 +150,12 @@ fn vllm_latest_is_the_capture_with_todays_renames() {
     let d = diff(&shape(&ours), &theirs);
     assert!(d.is_empty(), "{d}");
     // finished_reason values: today's set includes error (observed in the errors scenario).
-    assert!(ours.sum("vllm:request_success_total", &[("finished_reason", "error")]) > 0.0);
+    assert!(
+        ours.sum(
+            "vllm:request_success_total",
+            &[("finished_reason", "error")]
+        ) > 0.0
+    );
     assert!(body.contains("le=\"5.0\""), "vLLM prints le=\"5.0\"");
 }
 
@@ -127,13 +173,23 @@ fn tgi_matches_the_rendered_exporter_output() {
     for (k, f) in &theirs.families {
         assert_eq!(ours.families[k].help, f.help, "HELP of {k}");
     }
-    assert!(body.ends_with("\n\n"), "the exporter ends every family with a blank line");
+    assert!(
+        body.ends_with("\n\n"),
+        "the exporter ends every family with a blank line"
+    );
 }
 
 #[test]
 fn a_fresh_tgi_exposes_only_what_tgi_creates_at_startup() {
-    let cfg = FleetConfig::from_yaml("models: [{name: m, backend: tgi, workload: {rate: 0}}]", "t").unwrap();
+    let cfg = FleetConfig::from_yaml(
+        "models: [{name: m, backend: tgi, workload: {rate: 0}}]",
+        "t",
+    )
+    .unwrap();
     let e = Engine::new(cfg.replicas().remove(0), 1, 1.7e9, None);
     let ours = parse(&render_metrics(&e).1).unwrap();
-    assert_eq!(ours.families.keys().collect::<Vec<_>>(), ["tgi_batch_max_total_tokens"]);
+    assert_eq!(
+        ours.families.keys().collect::<Vec<_>>(),
+        ["tgi_batch_max_total_tokens"]
+    );
 }

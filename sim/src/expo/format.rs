@@ -15,7 +15,11 @@ pub fn py_repr(v: f64) -> String {
         return if v > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if v == 0.0 {
-        return if v.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if v.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     // Shortest round-trip digits and decimal exponent from Rust's `{:e}` (same algorithm class as Python's).
     let sci = format!("{:e}", v.abs());
@@ -30,14 +34,22 @@ pub fn py_repr(v: f64) -> String {
             if n <= int_len {
                 format!("{}{}.0", digits, "0".repeat((int_len - n) as usize))
             } else {
-                format!("{}.{}", &digits[..int_len as usize], &digits[int_len as usize..])
+                format!(
+                    "{}.{}",
+                    &digits[..int_len as usize],
+                    &digits[int_len as usize..]
+                )
             }
         } else {
             format!("0.{}{}", "0".repeat((-exp - 1) as usize), digits)
         };
         format!("{sign}{s}")
     } else {
-        let m = if digits.len() == 1 { digits.clone() } else { format!("{}.{}", &digits[..1], &digits[1..]) };
+        let m = if digits.len() == 1 {
+            digits.clone()
+        } else {
+            format!("{}.{}", &digits[..1], &digits[1..])
+        };
         let esign = if exp < 0 { '-' } else { '+' };
         format!("{sign}{m}e{esign}{:02}", exp.abs())
     }
@@ -136,7 +148,12 @@ mod tests {
 
     #[test]
     fn rust_formatting_matches_the_tgi_rendering() {
-        for (v, s) in [(0.0001 * 1.5, "0.00015000000000000001"), (16000.0, "16000"), (0.00007, "0.00007"), (1.0, "1")] {
+        for (v, s) in [
+            (0.0001 * 1.5, "0.00015000000000000001"),
+            (16000.0, "16000"),
+            (0.00007, "0.00007"),
+            (1.0, "1"),
+        ] {
             assert_eq!(rust_float(v), s);
         }
     }

@@ -14,7 +14,10 @@ pub struct Sample {
 
 impl Sample {
     pub fn label(&self, key: &str) -> Option<&str> {
-        self.labels.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.labels
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -40,7 +43,11 @@ pub struct Exposition {
 
 impl Exposition {
     /// Samples whose name is `name` and whose labels include every `(key, value)` of `filter`.
-    pub fn find<'a>(&'a self, name: &'a str, filter: &'a [(&'a str, &'a str)]) -> impl Iterator<Item = &'a Sample> + 'a {
+    pub fn find<'a>(
+        &'a self,
+        name: &'a str,
+        filter: &'a [(&'a str, &'a str)],
+    ) -> impl Iterator<Item = &'a Sample> + 'a {
         self.samples
             .iter()
             .filter(move |s| s.name == name && filter.iter().all(|(k, v)| s.label(k) == Some(*v)))
@@ -79,7 +86,11 @@ fn family_of<'a>(sample: &'a str, families: &BTreeMap<String, FamilyShape>) -> &
 pub fn parse(text: &str) -> Result<Exposition, ParseError> {
     let mut exp = Exposition::default();
     for (i, raw) in text.lines().enumerate() {
-        let err = |m: &str| ParseError { line: i + 1, message: m.to_string(), text: raw.to_string() };
+        let err = |m: &str| ParseError {
+            line: i + 1,
+            message: m.to_string(),
+            text: raw.to_string(),
+        };
         let line = raw.trim_end();
         if line.is_empty() {
             continue;
@@ -90,7 +101,9 @@ pub fn parse(text: &str) -> Result<Exposition, ParseError> {
             continue;
         }
         if let Some(rest) = line.strip_prefix("# TYPE ") {
-            let (name, kind) = rest.split_once(' ').ok_or_else(|| err("TYPE without a type"))?;
+            let (name, kind) = rest
+                .split_once(' ')
+                .ok_or_else(|| err("TYPE without a type"))?;
             exp.families.entry(name.to_string()).or_default().kind = kind.to_string();
             continue;
         }
@@ -100,14 +113,21 @@ pub fn parse(text: &str) -> Result<Exposition, ParseError> {
         let (name, labels, rest) = match line.find('{') {
             Some(open) => {
                 let close = line.rfind('}').ok_or_else(|| err("unclosed label set"))?;
-                (&line[..open], parse_labels(&line[open + 1..close]).map_err(|m| err(&m))?, &line[close + 1..])
+                (
+                    &line[..open],
+                    parse_labels(&line[open + 1..close]).map_err(|m| err(&m))?,
+                    &line[close + 1..],
+                )
             }
             None => {
                 let sp = line.find(' ').ok_or_else(|| err("sample without value"))?;
                 (&line[..sp], Vec::new(), &line[sp..])
             }
         };
-        let value_str = rest.split_whitespace().next().ok_or_else(|| err("sample without value"))?;
+        let value_str = rest
+            .split_whitespace()
+            .next()
+            .ok_or_else(|| err("sample without value"))?;
         let value = match value_str {
             "+Inf" => f64::INFINITY,
             "-Inf" => f64::NEG_INFINITY,
@@ -133,7 +153,11 @@ pub fn parse(text: &str) -> Result<Exposition, ParseError> {
                 }
             }
         }
-        exp.samples.push(Sample { name: name.to_string(), labels, value });
+        exp.samples.push(Sample {
+            name: name.to_string(),
+            labels,
+            value,
+        });
     }
     Ok(exp)
 }

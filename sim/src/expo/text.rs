@@ -16,7 +16,13 @@ pub struct PythonText {
 }
 
 impl PythonText {
-    fn line(&mut self, suffix: &str, labels: &[(&str, &str)], extra: Option<(&str, &str)>, value: f64) {
+    fn line(
+        &mut self,
+        suffix: &str,
+        labels: &[(&str, &str)],
+        extra: Option<(&str, &str)>,
+        value: f64,
+    ) {
         let mut all: Vec<(&str, &str)> = labels.to_vec();
         if let Some(e) = extra {
             all.push(e);
@@ -71,7 +77,13 @@ impl Sink for PythonText {
         self.line("_sum", labels, None, h.sum);
     }
 
-    fn summary(&mut self, labels: &[(&str, &str)], quantiles: &[(&str, f64)], sum: f64, count: u64) {
+    fn summary(
+        &mut self,
+        labels: &[(&str, &str)],
+        quantiles: &[(&str, f64)],
+        sum: f64,
+        count: u64,
+    ) {
         for (q, v) in quantiles {
             self.line("", labels, Some(("quantile", q)), *v);
         }
@@ -89,7 +101,13 @@ pub struct RustExporterText {
 }
 
 impl RustExporterText {
-    fn line(&mut self, suffix: &str, labels: &[(&str, &str)], extra: Option<(&str, &str)>, value: &str) {
+    fn line(
+        &mut self,
+        suffix: &str,
+        labels: &[(&str, &str)],
+        extra: Option<(&str, &str)>,
+        value: &str,
+    ) {
         self.out.push_str(&self.name);
         self.out.push_str(suffix);
         if !labels.is_empty() || extra.is_some() {
@@ -143,7 +161,11 @@ impl Sink for RustExporterText {
     }
 
     fn scalar(&mut self, labels: &[(&str, &str)], value: f64) {
-        let v = if self.kind == Some(Kind::Counter) { format!("{}", value as u64) } else { rust_float(value) };
+        let v = if self.kind == Some(Kind::Counter) {
+            format!("{}", value as u64)
+        } else {
+            rust_float(value)
+        };
         self.line("", labels, None, &v);
     }
 
@@ -152,12 +174,23 @@ impl Sink for RustExporterText {
         for (le, c) in layout.le.iter().zip(h.cumulative()) {
             self.line("_bucket", labels, Some(("le", le)), &c.to_string());
         }
-        self.line("_bucket", labels, Some(("le", "+Inf")), &h.count.to_string());
+        self.line(
+            "_bucket",
+            labels,
+            Some(("le", "+Inf")),
+            &h.count.to_string(),
+        );
         self.line("_sum", labels, None, &rust_float(h.sum));
         self.line("_count", labels, None, &h.count.to_string());
     }
 
-    fn summary(&mut self, labels: &[(&str, &str)], quantiles: &[(&str, f64)], sum: f64, count: u64) {
+    fn summary(
+        &mut self,
+        labels: &[(&str, &str)],
+        quantiles: &[(&str, f64)],
+        sum: f64,
+        count: u64,
+    ) {
         for (q, v) in quantiles {
             self.line("", labels, Some(("quantile", q)), &rust_float(*v));
         }

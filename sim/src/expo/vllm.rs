@@ -130,55 +130,155 @@ impl VllmExposition<'_> {
     /// families are asked for by their own name).
     pub fn write<S: Sink>(&self, sink: &mut S, wants: &dyn Fn(&str) -> bool) {
         let e = self.engine;
-        let Stats::Vllm(s) = &e.stats else { panic!("VllmExposition on a non-vLLM replica") };
+        let Stats::Vllm(s) = &e.stats else {
+            panic!("VllmExposition on a non-vLLM replica")
+        };
         let s: &VllmStats = s;
         let model = e.spec.model.as_str();
         let labels: &[(&str, &str)] = &[("engine", "0"), ("model_name", model)];
         let v010 = s.version == Version::Vllm010;
         let start = e.epoch_unix;
-        let mut c = Ctx { sink, created: self.created, base_created: start + 18.92, seq: 0, with_filter: wants };
+        let mut c = Ctx {
+            sink,
+            created: self.created,
+            base_created: start + 18.92,
+            seq: 0,
+            with_filter: wants,
+        };
 
         if self.runtime_families {
             self.runtime(&mut c);
         }
-        c.gauge(n::NUM_REQUESTS_RUNNING, help::RUNNING, &[(labels, e.running.len() as f64)]);
-        c.gauge(n::NUM_REQUESTS_WAITING, help::WAITING, &[(labels, e.waiting.len() as f64)]);
+        c.gauge(
+            n::NUM_REQUESTS_RUNNING,
+            help::RUNNING,
+            &[(labels, e.running.len() as f64)],
+        );
+        c.gauge(
+            n::NUM_REQUESTS_WAITING,
+            help::WAITING,
+            &[(labels, e.waiting.len() as f64)],
+        );
         let kv = e.kv_usage();
         if v010 {
             c.gauge(n::GPU_CACHE_USAGE_PERC, help::GPU_CACHE, &[(labels, kv)]);
-            c.counter(n::GPU_PREFIX_CACHE_QUERIES_TOTAL, help::GPU_PREFIX_Q, &[(labels, s.prefix_queries)]);
-            c.counter(n::GPU_PREFIX_CACHE_HITS_TOTAL, help::GPU_PREFIX_H, &[(labels, s.prefix_hits)]);
+            c.counter(
+                n::GPU_PREFIX_CACHE_QUERIES_TOTAL,
+                help::GPU_PREFIX_Q,
+                &[(labels, s.prefix_queries)],
+            );
+            c.counter(
+                n::GPU_PREFIX_CACHE_HITS_TOTAL,
+                help::GPU_PREFIX_H,
+                &[(labels, s.prefix_hits)],
+            );
         }
         c.gauge(n::KV_CACHE_USAGE_PERC, help::KV_CACHE, &[(labels, kv)]);
-        c.counter(n::PREFIX_CACHE_QUERIES_TOTAL, help::PREFIX_Q, &[(labels, s.prefix_queries)]);
-        c.counter(n::PREFIX_CACHE_HITS_TOTAL, help::PREFIX_H, &[(labels, s.prefix_hits)]);
-        c.counter(n::NUM_PREEMPTIONS_TOTAL, help::PREEMPT, &[(labels, s.preemptions)]);
-        c.counter(n::PROMPT_TOKENS_TOTAL, help::PROMPT, &[(labels, s.prompt_tokens)]);
-        c.counter(n::GENERATION_TOKENS_TOTAL, help::GENERATION, &[(labels, s.generation_tokens)]);
+        c.counter(
+            n::PREFIX_CACHE_QUERIES_TOTAL,
+            help::PREFIX_Q,
+            &[(labels, s.prefix_queries)],
+        );
+        c.counter(
+            n::PREFIX_CACHE_HITS_TOTAL,
+            help::PREFIX_H,
+            &[(labels, s.prefix_hits)],
+        );
+        c.counter(
+            n::NUM_PREEMPTIONS_TOTAL,
+            help::PREEMPT,
+            &[(labels, s.preemptions)],
+        );
+        c.counter(
+            n::PROMPT_TOKENS_TOTAL,
+            help::PROMPT,
+            &[(labels, s.prompt_tokens)],
+        );
+        c.counter(
+            n::GENERATION_TOKENS_TOTAL,
+            help::GENERATION,
+            &[(labels, s.generation_tokens)],
+        );
         let reasons = VllmStats::reasons(s.version);
-        let reason_labels: Vec<[(&str, &str); 3]> =
-            reasons.iter().map(|r| [("engine", "0"), ("finished_reason", *r), ("model_name", model)]).collect();
-        let success: Vec<(&[(&str, &str)], f64)> =
-            reason_labels.iter().zip(&s.success).map(|(l, v)| (&l[..], *v)).collect();
+        let reason_labels: Vec<[(&str, &str); 3]> = reasons
+            .iter()
+            .map(|r| {
+                [
+                    ("engine", "0"),
+                    ("finished_reason", *r),
+                    ("model_name", model),
+                ]
+            })
+            .collect();
+        let success: Vec<(&[(&str, &str)], f64)> = reason_labels
+            .iter()
+            .zip(&s.success)
+            .map(|(l, v)| (&l[..], *v))
+            .collect();
         c.counter(n::REQUEST_SUCCESS_TOTAL, help::SUCCESS, &success);
-        c.histogram(n::REQUEST_PROMPT_TOKENS, help::PROMPT, labels, &s.prompt_tokens_h);
-        c.histogram(n::REQUEST_GENERATION_TOKENS, help::GENERATION, labels, &s.generation_tokens_h);
-        c.histogram(n::ITERATION_TOKENS_TOTAL, help::ITERATION, labels, &s.iteration_tokens);
-        c.histogram(REQUEST_MAX_NUM_GENERATION_TOKENS, help::MAX_NUM_GEN, labels, &s.max_num_generation_tokens);
+        c.histogram(
+            n::REQUEST_PROMPT_TOKENS,
+            help::PROMPT,
+            labels,
+            &s.prompt_tokens_h,
+        );
+        c.histogram(
+            n::REQUEST_GENERATION_TOKENS,
+            help::GENERATION,
+            labels,
+            &s.generation_tokens_h,
+        );
+        c.histogram(
+            n::ITERATION_TOKENS_TOTAL,
+            help::ITERATION,
+            labels,
+            &s.iteration_tokens,
+        );
+        c.histogram(
+            REQUEST_MAX_NUM_GENERATION_TOKENS,
+            help::MAX_NUM_GEN,
+            labels,
+            &s.max_num_generation_tokens,
+        );
         c.histogram(REQUEST_PARAMS_N, help::PARAMS_N, labels, &s.params_n);
-        c.histogram(REQUEST_PARAMS_MAX_TOKENS, help::PARAMS_MAX, labels, &s.params_max_tokens);
+        c.histogram(
+            REQUEST_PARAMS_MAX_TOKENS,
+            help::PARAMS_MAX,
+            labels,
+            &s.params_max_tokens,
+        );
         c.histogram(n::TIME_TO_FIRST_TOKEN_SECONDS, help::TTFT, labels, &s.ttft);
         if v010 {
             c.histogram(n::TIME_PER_OUTPUT_TOKEN_SECONDS, help::TPOT, labels, &s.itl);
         } else {
             c.histogram(n::INTER_TOKEN_LATENCY_SECONDS, help::ITL, labels, &s.itl);
-            c.histogram(n::REQUEST_TIME_PER_OUTPUT_TOKEN_SECONDS, help::REQ_TPOT, labels, &s.tpot_request);
+            c.histogram(
+                n::REQUEST_TIME_PER_OUTPUT_TOKEN_SECONDS,
+                help::REQ_TPOT,
+                labels,
+                &s.tpot_request,
+            );
         }
         c.histogram(n::E2E_REQUEST_LATENCY_SECONDS, help::E2E, labels, &s.e2e);
         c.histogram(n::REQUEST_QUEUE_TIME_SECONDS, help::QUEUE, labels, &s.queue);
-        c.histogram(n::REQUEST_INFERENCE_TIME_SECONDS, help::INFERENCE, labels, &s.inference);
-        c.histogram(n::REQUEST_PREFILL_TIME_SECONDS, help::PREFILL, labels, &s.prefill);
-        c.histogram(n::REQUEST_DECODE_TIME_SECONDS, help::DECODE, labels, &s.decode);
+        c.histogram(
+            n::REQUEST_INFERENCE_TIME_SECONDS,
+            help::INFERENCE,
+            labels,
+            &s.inference,
+        );
+        c.histogram(
+            n::REQUEST_PREFILL_TIME_SECONDS,
+            help::PREFILL,
+            labels,
+            &s.prefill,
+        );
+        c.histogram(
+            n::REQUEST_DECODE_TIME_SECONDS,
+            help::DECODE,
+            labels,
+            &s.decode,
+        );
         if wants(n::CACHE_CONFIG_INFO) {
             let blocks = e.spec.engine.kv_blocks.to_string();
             let block_size = e.spec.engine.block_size.to_string();
@@ -204,7 +304,8 @@ impl VllmExposition<'_> {
                 ("swap_space", "4.0"),
                 ("swap_space_bytes", "4294967296.0"),
             ];
-            c.sink.family(n::CACHE_CONFIG_INFO, Some(help::CACHE_CONFIG), Kind::Gauge);
+            c.sink
+                .family(n::CACHE_CONFIG_INFO, Some(help::CACHE_CONFIG), Kind::Gauge);
             c.sink.scalar(&info, 1.0);
         }
         if self.runtime_families {
@@ -214,10 +315,26 @@ impl VllmExposition<'_> {
 
     fn runtime<S: Sink>(&self, c: &mut Ctx<'_, S>) {
         let up = self.now.max(0.0);
-        let gens: [&[(&str, &str)]; 3] = [&[("generation", "0")], &[("generation", "1")], &[("generation", "2")]];
-        let collected = [58027.0 + (up * 9.0).floor(), 6138.0 + (up * 0.9).floor(), 2429.0 + (up * 0.05).floor()];
-        let collections = [1974.0 + (up * 0.3).floor(), 178.0 + (up * 0.03).floor(), 11.0 + (up * 0.001).floor()];
-        let plain = |c: &mut Ctx<'_, S>, name: &str, help: &str, kind: Kind, series: &[(&[(&str, &str)], f64)]| {
+        let gens: [&[(&str, &str)]; 3] = [
+            &[("generation", "0")],
+            &[("generation", "1")],
+            &[("generation", "2")],
+        ];
+        let collected = [
+            58027.0 + (up * 9.0).floor(),
+            6138.0 + (up * 0.9).floor(),
+            2429.0 + (up * 0.05).floor(),
+        ];
+        let collections = [
+            1974.0 + (up * 0.3).floor(),
+            178.0 + (up * 0.03).floor(),
+            11.0 + (up * 0.001).floor(),
+        ];
+        let plain = |c: &mut Ctx<'_, S>,
+                     name: &str,
+                     help: &str,
+                     kind: Kind,
+                     series: &[(&[(&str, &str)], f64)]| {
             if (c.with_filter)(name) {
                 c.sink.family(name, Some(help), kind);
                 for (l, v) in series {
@@ -225,21 +342,88 @@ impl VllmExposition<'_> {
                 }
             }
         };
-        let zip = |v: [f64; 3]| -> Vec<(&[(&str, &str)], f64)> { gens.iter().zip(v).map(|(l, v)| (*l, v)).collect() };
-        plain(c, "python_gc_objects_collected_total", "Objects collected during gc", Kind::Counter, &zip(collected));
-        plain(c, "python_gc_objects_uncollectable_total", "Uncollectable objects found during GC", Kind::Counter, &zip([0.0; 3]));
-        plain(c, "python_gc_collections_total", "Number of times this generation was collected", Kind::Counter, &zip(collections));
-        let info: &[(&str, &str)] =
-            &[("implementation", "CPython"), ("major", "3"), ("minor", "12"), ("patchlevel", "3"), ("version", "3.12.3")];
-        plain(c, "python_info", "Python platform information", Kind::Gauge, &[(info, 1.0)]);
-        plain(c, "process_virtual_memory_bytes", "Virtual memory size in bytes.", Kind::Gauge, &[(&[], 1.372014592e10)]);
-        plain(c, "process_resident_memory_bytes", "Resident memory size in bytes.", Kind::Gauge, &[(&[], 1.109622784e9)]);
+        let zip = |v: [f64; 3]| -> Vec<(&[(&str, &str)], f64)> {
+            gens.iter().zip(v).map(|(l, v)| (*l, v)).collect()
+        };
+        plain(
+            c,
+            "python_gc_objects_collected_total",
+            "Objects collected during gc",
+            Kind::Counter,
+            &zip(collected),
+        );
+        plain(
+            c,
+            "python_gc_objects_uncollectable_total",
+            "Uncollectable objects found during GC",
+            Kind::Counter,
+            &zip([0.0; 3]),
+        );
+        plain(
+            c,
+            "python_gc_collections_total",
+            "Number of times this generation was collected",
+            Kind::Counter,
+            &zip(collections),
+        );
+        let info: &[(&str, &str)] = &[
+            ("implementation", "CPython"),
+            ("major", "3"),
+            ("minor", "12"),
+            ("patchlevel", "3"),
+            ("version", "3.12.3"),
+        ];
+        plain(
+            c,
+            "python_info",
+            "Python platform information",
+            Kind::Gauge,
+            &[(info, 1.0)],
+        );
+        plain(
+            c,
+            "process_virtual_memory_bytes",
+            "Virtual memory size in bytes.",
+            Kind::Gauge,
+            &[(&[], 1.372014592e10)],
+        );
+        plain(
+            c,
+            "process_resident_memory_bytes",
+            "Resident memory size in bytes.",
+            Kind::Gauge,
+            &[(&[], 1.109622784e9)],
+        );
         let start = (self.engine.epoch_unix * 100.0).round() / 100.0;
-        plain(c, "process_start_time_seconds", "Start time of the process since unix epoch in seconds.", Kind::Gauge, &[(&[], start)]);
+        plain(
+            c,
+            "process_start_time_seconds",
+            "Start time of the process since unix epoch in seconds.",
+            Kind::Gauge,
+            &[(&[], start)],
+        );
         let cpu = ((14.04 + up * 0.35) * 100.0).round() / 100.0;
-        plain(c, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", Kind::Counter, &[(&[], cpu)]);
-        plain(c, "process_open_fds", "Number of open file descriptors.", Kind::Gauge, &[(&[], 44.0)]);
-        plain(c, "process_max_fds", "Maximum number of open file descriptors.", Kind::Gauge, &[(&[], 65535.0)]);
+        plain(
+            c,
+            "process_cpu_seconds_total",
+            "Total user and system CPU time spent in seconds.",
+            Kind::Counter,
+            &[(&[], cpu)],
+        );
+        plain(
+            c,
+            "process_open_fds",
+            "Number of open file descriptors.",
+            Kind::Gauge,
+            &[(&[], 44.0)],
+        );
+        plain(
+            c,
+            "process_max_fds",
+            "Maximum number of open file descriptors.",
+            Kind::Gauge,
+            &[(&[], 65535.0)],
+        );
     }
 
     fn http<S: Sink>(&self, c: &mut Ctx<'_, S>, s: &VllmStats) {
@@ -254,7 +438,11 @@ impl VllmExposition<'_> {
         let handler: &[(&str, &str)] = &[("handler", H)];
         let n_req = s.http_ok + s.http_err;
         for (name, help, sum) in [
-            ("http_request_size_bytes", help::HTTP_REQ_SIZE, s.http_request_bytes),
+            (
+                "http_request_size_bytes",
+                help::HTTP_REQ_SIZE,
+                s.http_request_bytes,
+            ),
             ("http_response_size_bytes", help::HTTP_RESP_SIZE, 0.0),
         ] {
             if (c.with_filter)(name) {
@@ -268,7 +456,12 @@ impl VllmExposition<'_> {
                 c.sink.scalar(handler, ts);
             }
         }
-        c.histogram("http_request_duration_highr_seconds", help::HTTP_HIGHR, &[], &s.http_highr);
+        c.histogram(
+            "http_request_duration_highr_seconds",
+            help::HTTP_HIGHR,
+            &[],
+            &s.http_highr,
+        );
         c.histogram(
             "http_request_duration_seconds",
             help::HTTP_DURATION,

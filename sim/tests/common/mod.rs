@@ -17,13 +17,18 @@ pub fn encode(s: &str) -> String {
 }
 
 /// An instant query at `time` (unix seconds, or now): (labels, value) per series.
-pub fn query(prom: &Prometheus, expr: &str, time: Option<f64>) -> Vec<(serde_json::Map<String, serde_json::Value>, f64)> {
+pub fn query(
+    prom: &Prometheus,
+    expr: &str,
+    time: Option<f64>,
+) -> Vec<(serde_json::Map<String, serde_json::Value>, f64)> {
     let mut url = format!("{}/api/v1/query?query={}", prom.url(), encode(expr));
     if let Some(t) = time {
         url.push_str(&format!("&time={t:.3}"));
     }
     let resp = infermon_testkit::http::get(&url).unwrap_or_else(|e| panic!("GET {url}: {e}"));
-    let v: serde_json::Value = serde_json::from_str(&resp.text()).unwrap_or_else(|e| panic!("{expr}: {e}: {}", resp.text()));
+    let v: serde_json::Value = serde_json::from_str(&resp.text())
+        .unwrap_or_else(|e| panic!("{expr}: {e}: {}", resp.text()));
     assert_eq!(v["status"], "success", "{expr}: {v}");
     v["data"]["result"]
         .as_array()
