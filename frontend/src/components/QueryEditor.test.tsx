@@ -103,8 +103,8 @@ describe('QueryEditor', () => {
   it('metric: group-by, label filters, legend and rate window', async () => {
     const user = userEvent.setup({ delay: null });
     const { last } = setup({ refId: 'A', queryType: 'metric', concept: 'ttft', stat: 'p95' });
+    // the default group-by (model) is shown; adding a label keeps it
     const groupBy = screen.getByPlaceholderText('model');
-    await user.type(groupBy, 'model{Enter}');
     await user.type(groupBy, 'pod{Enter}');
     expect(last().groupBy).toEqual(['model', 'pod']);
 
@@ -133,6 +133,12 @@ describe('QueryEditor', () => {
     });
     await user.click(screen.getByRole('button', { name: 'Remove filter 1' }));
     expect(last().filters).toBeUndefined();
+
+    // removing every group-by label asks for one fleet-wide series: [] (not the default)
+    for (const tag of ['model', 'pod']) {
+      await user.click(screen.getByRole('button', { name: `Remove tag: ${tag}` }));
+    }
+    expect(last().groupBy).toEqual([]);
   });
 
   it('metric: changing to a concept whose statistics differ picks that concept default', async () => {

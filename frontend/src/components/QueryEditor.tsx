@@ -244,14 +244,14 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
           <InlineField
             label="Group by"
             labelWidth={LABEL_WIDTH}
-            tooltip="Output labels (press Enter after each). Default: model. Remove all for one fleet-wide series."
+            tooltip="Output labels (press Enter after each); model by default. Remove them all for one fleet-wide series."
           >
             <TagsInput
               id="infermon-group-by"
               placeholder="model"
               width={40}
-              tags={query.groupBy ?? []}
-              onChange={(tags) => set({ groupBy: tags.length ? tags : undefined })}
+              tags={query.groupBy ?? ['model']}
+              onChange={(tags) => set({ groupBy: tags })}
             />
           </InlineField>
           <LegendField query={query} set={set} blurRun={blurRun} />
