@@ -304,3 +304,49 @@ fn prometheus_sends_alerts_to_alertmanager() {
     });
     drop(prom);
 }
+
+#[test]
+fn victoria_metrics_scrapes_with_promscrape_config() {
+    // Something to scrape: a Prometheus' own /metrics.
+    let prom = Prometheus::builder().start().unwrap();
+    let vm = VictoriaMetrics::builder()
+        .scrape_config_yaml(format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prom\n    static_configs:\n      - targets: ['{}']\n",
+            prom.address()
+        ))
+        .start()
+        .unwrap();
+    let url = format!("{}/api/v1/query?query=up%7Bjob%3D%22prom%22%7D", vm.url());
+    wait_until(Duration::from_secs(30), || {
+        vm.flush().map_err(|e| e.to_string())?;
+        let body = get_ok(&url);
+        if body.contains("\"job\":\"prom\"") && body.contains("\"1\"]") {
+            Ok(())
+        } else {
+            Err(body)
+        }
+    })
+    .unwrap_or_else(|e| panic!("VictoriaMetrics scraped the target: {e}\n{}", vm.logs()));
+}
+
+#[test]
+fn prometheus_verbatim_config_and_alertmanager_set_config() {
+    let prom = Prometheus::builder()
+        .config_yaml("global:\n  external_labels: {cluster: testkit}\nscrape_configs: []\n")
+        .start()
+        .unwrap();
+    let cfg = get_ok(&format!("{}/api/v1/status/config", prom.url()));
+    assert!(cfg.contains("cluster: testkit"), "{cfg}");
+
+    let am = Alertmanager::builder().start().unwrap();
+    am.set_config(
+        "route:\n  receiver: hook\nreceivers:\n  - name: hook\n    webhook_configs:\n      - url: http://127.0.0.1:9/hook\n",
+    )
+    .expect("valid config reloads");
+    let status = get_ok(&format!("{}/api/v2/status", am.url()));
+    assert!(status.contains("127.0.0.1:9/hook"), "{status}");
+    let err = am
+        .set_config("route: [")
+        .expect_err("invalid config is refused");
+    assert!(err.to_string().contains("/-/reload"), "{err}");
+}
