@@ -56,8 +56,8 @@ pub async fn handle(inst: &Instance, method: &str, path: &str, query: &str, body
                 let models: Vec<_> = d
                     .models
                     .iter()
-                    .filter(|m| param("namespace").map_or(true, |n| m.namespace.as_deref() == Some(n)))
-                    .filter(|m| param("backend").map_or(true, |b| b == "auto" || m.backend == b))
+                    .filter(|m| param("namespace").is_none_or(|n| m.namespace.as_deref() == Some(n)))
+                    .filter(|m| param("backend").is_none_or(|b| b == "auto" || m.backend == b))
                     .collect();
                 ok(json!({ "models": models }))
             }

@@ -396,16 +396,13 @@ async fn alerting_requests_get_labelled_typed_frames_and_no_data_instead_of_erro
     let mut p = PluginProcess::start().await;
     let (from, to) = window();
     let url = engines().prometheus.url().to_string();
-    let ctx_req = |queries| {
-        let req = grafana_plugin_sdk::pluginv2::QueryDataRequest {
-            plugin_context: Some(grafana_plugin_sdk::pluginv2::PluginContext {
-                user: None,
-                ..common::ctx(ds(&url, json!({}), &[]))
-            }),
-            headers: [("FromAlert".to_string(), "true".to_string())].into(),
-            queries,
-        };
-        req
+    let ctx_req = |queries| grafana_plugin_sdk::pluginv2::QueryDataRequest {
+        plugin_context: Some(grafana_plugin_sdk::pluginv2::PluginContext {
+            user: None,
+            ..common::ctx(ds(&url, json!({}), &[]))
+        }),
+        headers: [("FromAlert".to_string(), "true".to_string())].into(),
+        queries,
     };
     let req = ctx_req(vec![
         dq(

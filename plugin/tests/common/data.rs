@@ -87,13 +87,10 @@ fn bucket_counts(le: &[&str], obs: &[(f64, u64)]) -> Vec<(String, u64)> {
     out
 }
 
-fn histogram(
-    w: &mut Writer,
-    name: &str,
-    le: &[&str],
-    series: &[(Vec<(&str, &str)>, &[(f64, u64)])],
-    first: i64,
-) {
+/// One histogram series: its labels and the observations (value, count) it receives per scrape.
+type HistSeries<'a> = (Vec<(&'a str, &'a str)>, &'a [(f64, u64)]);
+
+fn histogram(w: &mut Writer, name: &str, le: &[&str], series: &[HistSeries<'_>], first: i64) {
     for (suffix, what) in [("_bucket", 0), ("_sum", 1), ("_count", 2)] {
         let mut f = w.family(
             &format!("{name}{suffix}"),
