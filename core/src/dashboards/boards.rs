@@ -49,6 +49,7 @@ pub fn overview(spec: &SloSpec) -> DashboardDef {
             .size(4, 5)
             .thresholds(&attainment_steps(s.objective))
             .drilldown(SLOS_UID)
+            .no_value_text(slo_no_value(s))
             .target(slo(s, SloView::Attainment, None, Some("{{model}}"))),
         );
         slo_row.push(
@@ -66,6 +67,7 @@ pub fn overview(spec: &SloSpec) -> DashboardDef {
             .range(Some(-0.5), Some(1.0))
             .thresholds(BUDGET_STEPS)
             .drilldown(SLOS_UID)
+            .no_value_text(slo_no_value(s))
             .target(slo(s, SloView::BudgetRemaining, None, Some("{{model}}"))),
         );
     }
@@ -360,7 +362,8 @@ pub fn slos(spec: &SloSpec) -> DashboardDef {
             ),
         )
         .unit("x")
-        .size(8, 8);
+        .size(8, 8)
+        .no_value_text(slo_no_value(s));
         let mut alerts = PanelDef::new(
             BarGauge,
             format!("{}: which alerts would page", s.name),
@@ -370,7 +373,8 @@ pub fn slos(spec: &SloSpec) -> DashboardDef {
             ),
         )
         .unit("x")
-        .size(6, 8);
+        .size(6, 8)
+        .no_value_text(slo_no_value(s));
         for (i, (win, factor, severity)) in windows.iter().enumerate() {
             burn = burn.target(slo(
                 s,
@@ -404,7 +408,8 @@ pub fn slos(spec: &SloSpec) -> DashboardDef {
                 .unit("percentunit")
                 .size(5, 8)
                 .thresholds(&attainment_steps(s.objective))
-                .target(slo(s, SloView::Attainment, None, Some("{{model}}"))),
+                .no_value_text(slo_no_value(s))
+            .target(slo(s, SloView::Attainment, None, Some("{{model}}"))),
                 PanelDef::new(
                     BarGauge,
                     format!("{}: budget remaining", s.name),
@@ -418,7 +423,8 @@ pub fn slos(spec: &SloSpec) -> DashboardDef {
                 .size(5, 8)
                 .range(Some(-0.5), Some(1.0))
                 .thresholds(BUDGET_STEPS)
-                .target(slo(s, SloView::BudgetRemaining, None, Some("{{model}}"))),
+                .no_value_text(slo_no_value(s))
+            .target(slo(s, SloView::BudgetRemaining, None, Some("{{model}}"))),
                 burn,
                 alerts,
                 PanelDef::new(
@@ -433,7 +439,8 @@ pub fn slos(spec: &SloSpec) -> DashboardDef {
                 .size(24, 7)
                 .time_from("30d")
                 .thresholds(BUDGET_STEPS)
-                .target(slo(s, SloView::BudgetRemaining, None, Some("{{model}}"))),
+                .no_value_text(slo_no_value(s))
+            .target(slo(s, SloView::BudgetRemaining, None, Some("{{model}}"))),
             ],
         });
     }

@@ -77,6 +77,8 @@ pub struct PanelDef {
     pub target_thresholds: Vec<(usize, Vec<Step>)>,
     /// Stack the series (a breakdown that adds up).
     pub stacked: bool,
+    /// What Grafana shows instead of an empty panel, when the catalog's text does not fit (SLO panels).
+    pub no_value_text: Option<String>,
 }
 
 impl PanelDef {
@@ -97,7 +99,13 @@ impl PanelDef {
             drilldown: None,
             target_thresholds: Vec::new(),
             stacked: false,
+            no_value_text: None,
         }
+    }
+
+    pub fn no_value_text(mut self, text: String) -> Self {
+        self.no_value_text = Some(text);
+        self
     }
 
     pub fn concept(mut self, c: Concept) -> Self {
@@ -162,6 +170,9 @@ impl PanelDef {
 
     /// What Grafana shows instead of an empty panel (the plugin's per-query notices say more).
     pub fn no_value(&self) -> String {
+        if let Some(t) = &self.no_value_text {
+            return t.clone();
+        }
         match self.concept {
             Some(c) => {
                 let absent: Vec<String> = Backend::ALL
@@ -278,6 +289,28 @@ pub fn slo(
         burn_window,
         legend: legend.map(str::to_string),
     }
+}
+
+/// The no-data text of an SLO panel: which servers the SLO covers, and why a model shows nothing.
+pub fn slo_no_value(slo: &Slo) -> String {
+    if slo.backends.is_empty() {
+        return format!(
+            "No data: no request of the selected models finished in the window of SLO {}",
+            slo.name
+        );
+    }
+    let covered: Vec<&str> = slo.backends.iter().map(|b| b.display_name()).collect();
+    let others: Vec<&str> = Backend::ALL
+        .into_iter()
+        .filter(|b| !slo.backends.contains(b))
+        .map(|b| b.display_name())
+        .collect();
+    format!(
+        "No data: SLO {} covers {} only; models served by {} are not measured against it",
+        slo.name,
+        covered.join(", "),
+        others.join(", ")
+    )
 }
 
 pub const GREEN: &str = "green";
