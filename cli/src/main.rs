@@ -29,6 +29,12 @@ enum Command {
     Dashboards(cmd::dashboards::DashboardsArgs),
     /// Recording, alerting and SLO rules plus Kubernetes manifests, generated from the catalog.
     Rules(cmd::rules::RulesArgs),
+    /// Alertmanager webhook receiver (durable outbox, HA dedupe, enrichment, Slack/PagerDuty/Teams/webhook).
+    Webhook(cmd::webhook::WebhookArgs),
+    /// Live full-screen view of the fleet: one row per model, sparklines, firing alerts.
+    Top(cmd::top::TopArgs),
+    /// A live stack on this machine: simulated fleet, Prometheus with infermon's rules, Alertmanager, webhook.
+    Demo(cmd::demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -36,8 +42,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Sim(args) => cmd::sim::run(args),
         Command::Rules(args) => cmd::rules::run(args).map_err(Into::into),
+        Command::Webhook(args) => cmd::webhook::run(args).map_err(Into::into),
         Command::Dashboards(args) => cmd::dashboards::run(args).map_err(Into::into),
         Command::Query(args) => cmd::query::run(args).map_err(Into::into),
+        Command::Top(args) => cmd::top::run(args).map_err(Into::into),
+        Command::Demo(args) => cmd::demo::run(args).map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

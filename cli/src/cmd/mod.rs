@@ -1,6 +1,9 @@
 //! One module per subcommand.
 
 pub mod dashboards;
+pub mod demo;
 pub mod query;
 pub mod rules;
 pub mod sim;
+pub mod top;
+pub mod webhook;
