@@ -151,3 +151,39 @@ fn a_wrong_expected_value_fails_the_unit_tests() {
         "{err}"
     );
 }
+
+/// Every `runbook_url` of the generated alerts points at a runbook in `docs/runbooks/`.
+#[test]
+fn every_alert_links_an_existing_runbook() {
+    let mut linked = 0;
+    for f in files(&repo().join("manifests/prometheus"), ".rules.yml") {
+        for g in yaml(&f)["groups"].as_array().expect("groups") {
+            for r in g["rules"].as_array().expect("rules") {
+                let Some(alert) = r["alert"].as_str() else {
+                    continue;
+                };
+                let url = r["annotations"]["runbook_url"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{alert}: no runbook_url"));
+                assert!(
+                    url.ends_with(&format!("/docs/runbooks/{alert}.md")),
+                    "{alert}: {url}"
+                );
+                let doc = repo().join(format!("docs/runbooks/{alert}.md"));
+                let text = std::fs::read_to_string(&doc)
+                    .unwrap_or_else(|e| panic!("{}: {e}", doc.display()));
+                for section in ["## What it means", "## How to confirm", "## What to do"] {
+                    assert!(text.contains(section), "{}: no {section:?}", doc.display());
+                }
+                for annotation in ["summary", "description", "dashboard"] {
+                    assert!(
+                        r["annotations"][annotation].is_string(),
+                        "{alert}: no {annotation}"
+                    );
+                }
+                linked += 1;
+            }
+        }
+    }
+    assert!(linked >= 15, "{linked}");
+}
