@@ -163,6 +163,15 @@ describe('DataSource', () => {
     ]);
     expect((await ds.metricFindQuery('namespaces')).map((v) => v.text)).toEqual(['prod', 'staging']);
 
+    // the dashboards' $model variable depends on a multi-value $namespace with "All"
+    installTemplateSrv({ namespace: ['prod', 'staging'], all: '$__all', one: ['staging'] });
+    const names = async (ns: string) =>
+      (await ds.metricFindQuery({ refId: 'models', type: 'models', namespace: ns })).map((v) => v.text);
+    expect(await names('$namespace')).toEqual(['llama-3-8b', 'mistral-7b', 'qwen-2.5-7b']);
+    expect(await names('$all')).toEqual(['llama-3-8b', 'mistral-7b', 'qwen-2.5-7b']);
+    expect(await names('$one')).toEqual(['mistral-7b']);
+    expect(calls[calls.length - 1].params).toEqual({ namespace: 'staging' });
+
     // through Grafana's CustomVariableSupport entry point
     const support = ds.variables as InfermonVariableSupport;
     expect(support).toBeInstanceOf(InfermonVariableSupport);

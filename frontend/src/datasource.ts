@@ -9,7 +9,7 @@ import { CoreApp, DataSourceInstanceSettings, MetricFindValue, ScopedVars } from
 import { DataSourceWithBackend, getTemplateSrv } from '@grafana/runtime';
 
 import { DEFAULT_QUERY } from './query/defaults';
-import { interpolateQuery } from './query/interpolate';
+import { ALL_VALUES, interpolateList, interpolateQuery } from './query/interpolate';
 import { InfermonQuery } from './query/types';
 import { isComplete } from './query/validate';
 import { Catalog, ModelInfo, Translation, parseCatalog, parseModels, parseTranslation } from './resources';
@@ -46,12 +46,21 @@ export class DataSource extends DataSourceWithBackend<InfermonQuery, InfermonOpt
     return this.catalog;
   }
 
-  /** Models seen by the engine, optionally restricted to a namespace (template variables allowed). */
+  /**
+   * Models seen by the engine, optionally restricted to namespaces. `namespace` may be a template variable, also a
+   * multi-value one (`$namespace` = {prod, staging}) or "All", which means no restriction.
+   */
   async getModels(namespace?: string): Promise<ModelInfo[]> {
-    const ns = namespace ? getTemplateSrv().replace(namespace) : '';
-    const models = parseModels(await this.getResource('models', ns ? { namespace: ns } : undefined));
-    // filter here too, so a backend that ignores the parameter still gives the right list
-    return ns ? models.filter((m) => m.namespace === undefined || m.namespace === ns) : models;
+    const templateSrv = getTemplateSrv();
+    const list = namespace ? interpolateList([namespace], (t, sv, f) => templateSrv.replace(t, sv, f)) : [];
+    const namespaces = list.some((n) => ALL_VALUES.has(n)) ? [] : list;
+    // one namespace: let the backend filter; several: fetch all and filter here (also covers a backend that
+    // ignores the parameter)
+    const params = namespaces.length === 1 ? { namespace: namespaces[0] } : undefined;
+    const models = parseModels(await this.getResource('models', params));
+    return namespaces.length
+      ? models.filter((m) => m.namespace !== undefined && namespaces.includes(m.namespace))
+      : models;
   }
 
   /** The PromQL the backend runs for this query (after variable interpolation), for the editor's preview. */

@@ -19,6 +19,7 @@ import { DEFAULT_QUERY, switchQueryType } from './defaults';
 import { InfermonQuery, QUERY_TYPES } from './types';
 import { problems } from './validate';
 import { QueryEditor } from '../components/QueryEditor';
+import { parseVariableQuery } from '../variables';
 import { CATALOG, MODELS, installBackend, installTemplateSrv, makeDataSource } from '../test/grafana';
 
 const EXAMPLES_DIR = path.resolve(__dirname, '../../../docs/query-model/examples');
@@ -90,6 +91,40 @@ describe('query model contract (docs/query-model/examples)', () => {
       .map((m) => m[1])
       .filter((id) => id !== 'sli');
     expect([...SLO_CAPABLE].sort()).toEqual(slis.sort());
+  });
+
+  it('every Inference query of the provisioned dashboards is valid for the editor, and so are their variables', () => {
+    const dir = path.resolve(EXAMPLES_DIR, '../../../provisioning/dashboards');
+    if (!fs.existsSync(dir)) {
+      return; // dashboards not generated in this checkout
+    }
+    let targets = 0;
+    let variables = 0;
+    for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.json'))) {
+      const board = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
+      const panels = (board.panels ?? []).flatMap((p: { panels?: unknown[] }) => [p, ...(p.panels ?? [])]);
+      for (const p of panels) {
+        for (const t of p.targets ?? []) {
+          const ds = t.datasource ?? p.datasource;
+          if (ds?.type === 'infermon-inference-datasource') {
+            targets++;
+            expect([`${f} ${p.title} ${t.refId}`, problems(t)]).toEqual([`${f} ${p.title} ${t.refId}`, []]);
+          }
+        }
+      }
+      for (const v of board.templating?.list ?? []) {
+        if (v.datasource?.type === 'infermon-inference-datasource') {
+          variables++;
+          const q = parseVariableQuery(v.query);
+          expect(q.type).toBe(v.query.type);
+          expect(q.namespace).toBe(v.query.namespace);
+        }
+      }
+    }
+    if (fs.readdirSync(dir).some((n) => n.startsWith('infermon-') && !n.includes('-prom-') && n.endsWith('.json'))) {
+      expect(targets).toBeGreaterThan(0);
+      expect(variables).toBeGreaterThan(0);
+    }
   });
 
   it.each(examples)('%s passes the editor validation', (_name, q) => {

@@ -14,7 +14,8 @@ import { InfermonQuery, LabelFilter } from './types';
 export type Replace = (target: string, scopedVars?: ScopedVars, format?: string | Function) => string;
 
 const SEP = '\u001f';
-const ALL_VALUES = new Set(['$__all', '*', '.*']);
+/** Values that mean "All" (Grafana's `$__all`, or a custom all value). */
+export const ALL_VALUES = new Set(['$__all', '*', '.*']);
 
 const joinMulti = (value: unknown) => (Array.isArray(value) ? value.map(String).join(SEP) : String(value ?? ''));
 

@@ -72,13 +72,28 @@ describe('docker-compose.yaml', () => {
         .flatMap((f) => (load(path.join(dsDir, f))?.datasources ?? []) as any[])
         .filter((d) => d.type === pluginJson.id)
     : [];
+  const providersFile = path.join(ROOT, 'provisioning/dashboards/infermon.yaml');
+  (fs.existsSync(providersFile) ? it : it.skip)(
+    'the dashboards provider path is where compose mounts the dashboards',
+    () => {
+      for (const p of load(providersFile).providers) {
+        const rel = path.posix.relative('/etc/grafana/provisioning', p.options.path);
+        expect(rel.startsWith('..')).toBe(false);
+        const files = fs.readdirSync(path.join(ROOT, 'provisioning', rel)).filter((f) => f.endsWith('.json'));
+        expect(files.length).toBeGreaterThan(0);
+      }
+    }
+  );
+
   (provisioned.length ? it : it.skip)(
     'the provisioned Inference data source has uid infermon, a URL compose provides, and only contract settings',
     () => {
       const ds = provisioned.find((d) => d.uid === 'infermon');
       expect(ds).toBeDefined();
-      // Grafana shares the simulator's loopback; Prometheus listens on 127.0.0.1:9090 there
-      expect(String(ds.url)).toMatch(/^(http:\/\/(127\.0\.0\.1|localhost):9090\/?|\$\{?\w+\}?)$/);
+      // Grafana shares the simulator's loopback; Prometheus listens on 127.0.0.1:9090 there (directly or through
+      // an environment variable Grafana expands in provisioning files)
+      const url = String(ds.url).replace(/^\$\{?(\w+)\}?$/, (_m: string, v: string) => String(grafana.environment[v]));
+      expect(url).toMatch(/^http:\/\/(127\.0\.0\.1|localhost):9090\/?$/);
       for (const k of Object.keys(ds.jsonData ?? {})) {
         expect(JSON_DATA_KEYS.includes(k) || /^httpHeaderName[0-9]+$/.test(k) ? k : `unknown jsonData key ${k}`).toBe(
           k
