@@ -14,10 +14,11 @@ use infermon_core::{translate, Backend, Concept, Context};
 use infermon_prom::{Client, Error, QueryData};
 use serde::Serialize;
 
-/// Prefix of infermon's recorded series (`infermon:…`).
-pub const RECORDED_PREFIX: &str = "infermon:";
+/// Prefix of infermon's recorded series (`namespace_model:inference_…`), named once in core.
+pub use infermon_core::translate::recorded::RECORD_PREFIX as RECORDED_PREFIX;
 
-const NAME_MATCH: &str = r#"{__name__=~"vllm:.+|tgi_.+|sglang:.+|llamacpp:.+|infermon:.+"}"#;
+const NAME_MATCH: &str =
+    r#"{__name__=~"vllm:.+|tgi_.+|sglang:.+|llamacpp:.+|namespace_model:inference_.+"}"#;
 
 /// A model served on the engine.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
