@@ -6,9 +6,9 @@ DEBIAN_PACKAGES := prometheus prometheus-alertmanager victoria-metrics
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: generated test deps debian-deps fmt clippy cargo-test frontend-deps frontend-test demo plugin golden
+.PHONY: plugin plugin-package-check docs-screenshots generated test deps debian-deps fmt clippy cargo-test frontend-deps frontend-test demo plugin golden
 
-test: deps fmt clippy generated cargo-test frontend-test
+test: deps fmt clippy generated cargo-test frontend-test plugin-package-check
 
 deps: debian-deps frontend-deps
 
@@ -43,8 +43,21 @@ frontend-deps:
 
 frontend-test:
 	@if [ -f frontend/package-lock.json ]; then \
-	  cd frontend && npm run typecheck && npm run lint && npm test -- --ci && npm run build; \
+	  cd frontend && npm run typecheck && npm run lint && npm run format:check && npm test -- --ci && npm run build; \
 	fi
+
+# Package layout check with the debug binary (files, plugin.json, handshake, zip); fast.
+plugin-package-check: cargo-test frontend-test
+	$(CARGO) build -q -p infermon-plugin --locked
+	scripts/package-plugin.sh --no-cargo --no-frontend-build --binary target/debug/gpx_infermon --out "$$(mktemp -d)"
+
+# The Grafana plugin package: dist/infermon-inference-datasource/ and a zip (release build).
+plugin:
+	scripts/package-plugin.sh
+
+# Screenshots of the editors rendered by the real components (needs Debian chromium).
+docs-screenshots:
+	frontend/screenshot/shoot.sh
 
 # Rewrite golden files after an intended change (review the diff!).
 golden:
