@@ -19,7 +19,7 @@ impl Default for AlertOptions {
     fn default() -> Self {
         AlertOptions {
             runbook_base_url: "https://github.com/infermon/infermon/blob/main/docs/runbooks".into(),
-            dashboard_uid: "infermon-model".into(),
+            dashboard_uid: "infermon-model-detail".into(),
         }
     }
 }
@@ -84,15 +84,15 @@ pub fn definitions() -> Vec<AlertDef> {
             expr: format!("{preemptions} > 0.1"),
             for_: "5m",
             severity: "warning",
-            summary: "{{ $labels.model }}: {{ $value | humanize }} preemptions/s",
-            description: "Requests of {{ $labels.model }} in {{ $labels.namespace }} have been preempted more than 0.1 times per second for 5 minutes (now {{ $value | humanize }}/s): the KV cache is too small for the load.",
+            summary: "{{ $labels.model }}: {{ printf \"%.2f\" $value }} preemptions/s",
+            description: "Requests of {{ $labels.model }} in {{ $labels.namespace }} have been preempted more than 0.1 times per second for 5 minutes (now {{ printf \"%.2f\" $value }}/s): the KV cache is too small for the load.",
         },
         AlertDef {
             name: "LowTokenThroughput",
             expr: format!("{tokens} < 1\nand on (namespace, model)\n{running} > 0"),
             for_: "10m",
             severity: "warning",
-            summary: "{{ $labels.model }}: generation stalled at {{ $value | humanize }} tokens/s with requests running",
+            summary: "{{ $labels.model }}: generation stalled at {{ printf \"%.2f\" $value }} tokens/s with requests running",
             description: "{{ $labels.model }} in {{ $labels.namespace }} has generated less than 1 token/s for 10 minutes while requests are running: the engine looks stalled.",
         },
         AlertDef {
@@ -110,7 +110,7 @@ pub fn definitions() -> Vec<AlertDef> {
             expr: format!("deriv({queue}[15m]) > 0.05\nand on (namespace, model)\n{queue} > 5"),
             for_: "15m",
             severity: "warning",
-            summary: "{{ $labels.model }}: queue growing by {{ $value | humanize }} requests/s",
+            summary: "{{ $labels.model }}: queue growing by {{ printf \"%.2f\" $value }} requests/s",
             description: "The queue of {{ $labels.model }} in {{ $labels.namespace }} has grown steadily for 15 minutes: arrivals exceed capacity.",
         },
         AlertDef {
@@ -163,7 +163,7 @@ pub fn annotations(
         (
             "dashboard".to_string(),
             format!(
-                "/d/{}?var-model={{{{ $labels.model }}}}&var-namespace={{{{ $labels.namespace }}}}",
+                "/d/{}?var-model={{{{ $labels.model | urlquery }}}}&var-namespace={{{{ $labels.namespace | urlquery }}}}",
                 opts.dashboard_uid
             ),
         ),
