@@ -168,3 +168,6 @@ pub fn run_tui(
     ratatui::restore();
     result
 }
+
+#[cfg(test)]
+mod tests;

