@@ -496,3 +496,95 @@ async fn fleet_post(
     }
     fleet_get(State(rs.clone())).await.into_response()
 }
+
+/// A fleet with its own tokio runtime, for synchronous callers (tests, demos): dropping it stops everything.
+pub struct BackgroundFleet {
+    fleet: Option<Fleet>,
+    rt: tokio::runtime::Runtime,
+}
+
+impl BackgroundFleet {
+    /// Starts `cfg` on a private 2-thread runtime.
+    pub fn start(cfg: &FleetConfig, opts: FleetOptions) -> Result<BackgroundFleet, FleetError> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("infermon-sim")
+            .enable_all()
+            .build()
+            .map_err(|source| FleetError::Bind {
+                port: 0,
+                pod: "(runtime)".into(),
+                source,
+            })?;
+        let fleet = rt.block_on(Fleet::start(cfg, opts))?;
+        Ok(BackgroundFleet {
+            fleet: Some(fleet),
+            rt,
+        })
+    }
+
+    pub fn fleet(&self) -> &Fleet {
+        self.fleet.as_ref().expect("running")
+    }
+}
+
+impl std::ops::Deref for BackgroundFleet {
+    type Target = Fleet;
+    fn deref(&self) -> &Fleet {
+        self.fleet()
+    }
+}
+
+impl Drop for BackgroundFleet {
+    fn drop(&mut self) {
+        if let Some(f) = self.fleet.take() {
+            self.rt.block_on(f.shutdown());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_background_fleet_serves_metrics_truth_and_control_and_stops_on_drop() {
+        let cfg = FleetConfig::from_yaml("models: [{name: m/x, backend: vllm, service: x}]", "t")
+            .unwrap();
+        let addr;
+        {
+            let f = BackgroundFleet::start(
+                &cfg,
+                FleetOptions {
+                    speed: 50.0,
+                    ..FleetOptions::default()
+                },
+            )
+            .unwrap();
+            addr = f.replicas[0].addr;
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let get = |path: &str| {
+                let mut s = std::net::TcpStream::connect(addr).unwrap();
+                use std::io::{Read, Write};
+                write!(s, "GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+                let mut out = String::new();
+                s.read_to_string(&mut out).unwrap();
+                out
+            };
+            let m = get("/metrics");
+            assert!(
+                m.starts_with("HTTP/1.0 200") || m.starts_with("HTTP/1.1 200"),
+                "{m}"
+            );
+            assert!(m.contains("vllm:num_requests_running{engine=\"0\",model_name=\"m/x\"}"));
+            assert!(get("/truth").contains("\"windows\""));
+            assert!(f.file_sd_json().contains("\"job\": \"x\""));
+            assert_eq!(f.set_scenario(Some("m/x"), Scenario::Outage), 1);
+            assert!(get("/metrics").contains(" 503 "));
+        }
+        assert!(
+            std::net::TcpStream::connect(addr).is_err(),
+            "stopped on drop"
+        );
+    }
+}
