@@ -79,15 +79,14 @@ pub struct Engine {
 impl Engine {
     /// A new engine with its own random stream (seed, replica index) starting at unix time `epoch_unix`.
     pub fn new(spec: ReplicaSpec, seed: u64, epoch_unix: f64, truth_keep_s: Option<f64>) -> Engine {
-        let mut rng = Rng::derive(seed, spec.index as u64 + 1);
+        let rng = Rng::derive(seed, spec.index as u64 + 1);
         let stats = Stats::new(&spec, epoch_unix);
         let scenario = spec.scenario;
-        let first = rng.exp(1.0); // placeholder, replaced below
         let mut e = Engine {
             rng,
             t: 0.0,
             horizon: 0.0,
-            next_arrival: first,
+            next_arrival: f64::INFINITY,
             next_id: 0,
             waiting: VecDeque::new(),
             running: Vec::new(),
