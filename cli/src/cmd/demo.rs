@@ -661,7 +661,7 @@ pub fn format_notification(line: &str) -> String {
             s += &format!(" | enriched ({} PromQL queries):", c.promql_queries);
             for (model, figs) in infermon_webhook::notify::context_rows(&c) {
                 let figs: Vec<String> = figs.iter().map(|(l, v)| format!("{l} {v}")).collect();
-                s += &format!(" {model}: {}", figs.join(" · "));
+                s += &format!("\n    {model}: {}", figs.join(" · "));
             }
         }
         Some(c) => {
@@ -712,8 +712,15 @@ fn run_loop(
                 expected_alert(scenario)
             ));
         }
-        while let Ok(line) = notifications.try_recv() {
-            events(format!("+{:.0}s {line}", started.elapsed().as_secs_f64()));
+        while let Ok(text) = notifications.try_recv() {
+            let at = started.elapsed().as_secs_f64();
+            for (i, line) in text.lines().enumerate() {
+                events(if i == 0 {
+                    format!("+{at:.0}s {line}")
+                } else {
+                    line.to_string()
+                });
+            }
         }
         if let Some((name, status, tail)) = sup.exited() {
             failure = Some(DemoError::Exited {
