@@ -13,7 +13,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::config::{ClientConfig, ConfigError, HttpMethod};
-use crate::decode::{decode, decode_with, Decoded, JsonParser, QueryDataWithStats, TakeStats};
+use crate::decode::{decode, Decoded, QueryDataWithStats, TakeStats};
 use crate::error::{classify_server_error, clip_query, snippet, Error, ServerError};
 use crate::secret::Secret;
 use crate::types::{BuildInfo, Labels, QueryData, Response, RulesData};
@@ -512,29 +512,6 @@ fn interpret<T>(
 where
     T: for<'de> Deserialize<'de> + TakeStats,
 {
-    interpret_with(
-        endpoint,
-        url,
-        status,
-        content_type,
-        body,
-        query,
-        JsonParser::default(),
-    )
-}
-
-fn interpret_with<T>(
-    endpoint: &'static str,
-    url: &str,
-    status: u16,
-    content_type: &str,
-    body: &[u8],
-    query: Option<&str>,
-    parser: JsonParser,
-) -> Result<Response<T>, Error>
-where
-    T: for<'de> Deserialize<'de> + TakeStats,
-{
     let ok = (200..300).contains(&status);
     let server_error = |error_type: String, message: String| ServerError {
         status,
@@ -554,7 +531,7 @@ where
             message,
         });
     }
-    match decode_with::<T>(body, parser) {
+    match decode::<T>(body) {
         Decoded::Success(r) if ok => Ok(r),
         Decoded::Success(_) => Err(Error::UnexpectedStatus {
             status,
@@ -600,22 +577,13 @@ impl TakeStats for serde::de::IgnoredAny {}
 /// Decodes a saved `query`/`query_range` response body as if it came with HTTP 200 (benchmarks, fixtures,
 /// replaying recorded answers). Error envelopes become the same typed errors as from the client.
 pub fn parse_query_response(body: &[u8]) -> Result<Response<QueryData>, Error> {
-    parse_query_response_with(body, JsonParser::default())
-}
-
-/// [`parse_query_response`] with an explicit JSON parser (to compare parsers in one benchmark run).
-pub fn parse_query_response_with(
-    body: &[u8],
-    parser: JsonParser,
-) -> Result<Response<QueryData>, Error> {
-    interpret_with::<QueryDataWithStats>(
+    interpret::<QueryDataWithStats>(
         EP_QUERY_RANGE,
         "(buffer)",
         200,
         "application/json",
         body,
         None,
-        parser,
     )
     .map(|r| r.map(|d| d.data))
 }

@@ -38,11 +38,9 @@ pub mod error;
 pub mod secret;
 pub mod types;
 
-pub use client::{
-    parse_query_response, parse_query_response_with, Client, QueryOptions, TimeRange,
-};
+pub use client::{parse_query_response, Client, QueryOptions, TimeRange};
 pub use config::{BasicAuth, ClientConfig, ConfigError, HttpMethod};
-pub use decode::{parse_sample_value, JsonParser};
+pub use decode::parse_sample_value;
 pub use error::{Error, ServerError};
 pub use secret::Secret;
 pub use types::{
