@@ -32,7 +32,9 @@ const STEP_S: i64 = 30;
 fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -130,7 +132,10 @@ fn main() {
     };
     let report = backfill::run(&cfg, &opts, &|_| {}).expect("backfill");
     backfill::import_with_promtool(Path::new("promtool"), &report, &data).expect("promtool import");
-    eprintln!("backfilled 8 h of the default fleet in {:.0?}", t0.elapsed());
+    eprintln!(
+        "backfilled 8 h of the default fleet in {:.0?}",
+        t0.elapsed()
+    );
 
     // Rule files: recording + SLO SLIs first; then the budget records, which read the SLI records.
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../manifests/prometheus");
@@ -191,7 +196,10 @@ fn main() {
     let plugin = overview(&all, Variant::Plugin);
     let mut total = [0u64; 3];
     let mut empty = [0usize; 3];
-    println!("{:<44} {:>12} {:>12} {:>12}", "panel (overview)", "raw", "plugin+rules", "prom-only");
+    println!(
+        "{:<44} {:>12} {:>12} {:>12}",
+        "panel (overview)", "raw", "plugin+rules", "prom-only"
+    );
     let prom_targets = targets(overview(&all, Variant::Prometheus));
     for (title, t) in targets(plugin) {
         let q = Query::from_json(&{
@@ -210,23 +218,43 @@ fn main() {
             }
         }
         // The same panel in the Prometheus-only variant (targets of the panel with the same title and refId).
-        for (pt, ptarget) in prom_targets.iter().filter(|(pt, pq)| *pt == title && pq["refId"] == t["refId"]) {
+        for (pt, ptarget) in prom_targets
+            .iter()
+            .filter(|(pt, pq)| *pt == title && pq["refId"] == t["refId"])
+        {
             let _ = pt;
-            let expr = ptarget["expr"].as_str().unwrap().replace("$model", ".*").replace("$namespace", ".*");
+            let expr = ptarget["expr"]
+                .as_str()
+                .unwrap()
+                .replace("$model", ".*")
+                .replace("$namespace", ".*");
             let (series, s) = samples(prom.url(), &expr, qs, qe);
             row[2] += s;
             empty[2] += usize::from(series == 0);
         }
         if title == "Fleet" {
             // The fleet table's other columns in the Prometheus-only variant (one target per column).
-            for (_, ptarget) in prom_targets.iter().filter(|(pt, pq)| pt == "Fleet" && pq["refId"] != t["refId"]) {
-                let expr = ptarget["expr"].as_str().unwrap().replace("$model", ".*").replace("$namespace", ".*");
+            for (_, ptarget) in prom_targets
+                .iter()
+                .filter(|(pt, pq)| pt == "Fleet" && pq["refId"] != t["refId"])
+            {
+                let expr = ptarget["expr"]
+                    .as_str()
+                    .unwrap()
+                    .replace("$model", ".*")
+                    .replace("$namespace", ".*");
                 let (series, s) = samples(prom.url(), &expr, qs, qe);
                 row[2] += s;
                 empty[2] += usize::from(series == 0);
             }
         }
-        println!("{:<44} {:>12} {:>12} {:>12}", format!("{title} [{}]", t["refId"].as_str().unwrap()), row[0], row[1], row[2]);
+        println!(
+            "{:<44} {:>12} {:>12} {:>12}",
+            format!("{title} [{}]", t["refId"].as_str().unwrap()),
+            row[0],
+            row[1],
+            row[2]
+        );
         for k in 0..3 {
             total[k] += row[k];
         }
@@ -239,7 +267,10 @@ fn main() {
         total[2],
         100.0 * total[2] as f64 / total[0] as f64
     );
-    println!("queries returning no series: raw {}, plugin+rules {}, prom-only {}", empty[0], empty[1], empty[2]);
+    println!(
+        "queries returning no series: raw {}, plugin+rules {}, prom-only {}",
+        empty[0], empty[1], empty[2]
+    );
     eprintln!("done in {:.0?}", t0.elapsed());
     drop(prom);
     for d in [&om, &data, &rules_dir] {
