@@ -2,7 +2,7 @@
 # `make test` installs what it needs (Debian packages, npm dependencies) and runs fmt, clippy and every test.
 
 SHELL := /bin/bash
-DEBIAN_PACKAGES := prometheus prometheus-alertmanager victoria-metrics
+DEBIAN_PACKAGES := prometheus prometheus-alertmanager victoria-metrics tmux
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
@@ -15,7 +15,7 @@ deps: debian-deps frontend-deps
 # Real Prometheus 2.42, promtool, Alertmanager 0.25 and VictoriaMetrics for the tests.
 debian-deps:
 	@missing=""; \
-	for bin in prometheus promtool prometheus-alertmanager victoria-metrics; do \
+	for bin in prometheus promtool prometheus-alertmanager victoria-metrics tmux; do \
 	  command -v $$bin >/dev/null || missing=1; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -34,6 +34,7 @@ clippy:
 # Generated files (rules, manifests) must match what the code generates.
 generated:
 	$(CARGO) run -q --locked -p infermon-cli -- rules --check
+	$(CARGO) run -q --locked -p infermon-cli -- dashboards --check
 
 cargo-test:
 	$(CARGO) test --workspace --locked
@@ -58,6 +59,11 @@ plugin:
 # Screenshots of the editors rendered by the real components (needs Debian chromium).
 docs-screenshots:
 	frontend/screenshot/shoot.sh
+
+# The live demo: simulated fleet, Prometheus with infermon's rules, Alertmanager, the webhook, then `infermon top`.
+demo: debian-deps
+	$(CARGO) build --locked -p infermon-cli
+	./target/debug/infermon demo
 
 # Rewrite golden files after an intended change (review the diff!).
 golden:

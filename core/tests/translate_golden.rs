@@ -173,3 +173,30 @@ fn fleet_query_has_one_instant_target_per_column() {
         "{keys:?}"
     );
 }
+
+#[test]
+fn recording_rules_are_read_when_loaded_and_notices_survive() {
+    let ctx = Context {
+        recording_rules: true,
+        backends: Some([Backend::Vllm, Backend::Tgi].into()),
+        ..Context::default()
+    };
+    let mut out = String::new();
+    for json in [
+        serde_json::json!({"queryType": "metric", "concept": "kv_cache_usage"}),
+        serde_json::json!({"queryType": "metric", "concept": "ttft", "stat": "p95"}),
+        serde_json::json!({"queryType": "metric", "concept": "ttft", "stat": "p95", "groupBy": ["namespace", "model"]}),
+        serde_json::json!({"queryType": "metric", "concept": "preemption_rate", "models": ["llama-3"]}),
+        serde_json::json!({"queryType": "metric", "concept": "error_ratio", "groupBy": []}),
+        // Not what the rules hold: raw series.
+        serde_json::json!({"queryType": "metric", "concept": "queue_depth", "groupBy": ["pod"]}),
+    ] {
+        let t = translate(&Query::from_json(&json).unwrap(), &ctx).unwrap();
+        out.push_str(&format!("## {json}\n{}\n", render(&t)));
+    }
+    assert!(
+        out.contains("Not available on TGI: TGI does not preempt"),
+        "{out}"
+    );
+    assert_golden("translate/recorded.promql", &out);
+}

@@ -202,11 +202,11 @@ pub fn slo_rules(spec: &SloSpec, opts: &AlertOptions) -> Result<RuleFile, SloRul
                     &format!("{{{{ $labels.model }}}}: SLO {} burning its error budget ({severity})", slo.name),
                     &format!(
                         "{} ({}) is failing for {{{{ $labels.model }}}} in {{{{ $labels.namespace }}}} fast enough \
-                         to spend its {} error budget early; the error ratio over the long window is {{{{ $value | humanizePercentage }}}} against a budget of {}.",
+                         to spend its {} error budget early; the error ratio over the long window is {{{{ $value | humanizePercentage }}}} against a budget of {} %.",
                         slo.name,
                         if slo.description.is_empty() { "SLO" } else { &slo.description },
                         period,
-                        format!("{} %", format_number((b * 100.0 * 1e9).round() / 1e9)),
+                        format_number((b * 100.0 * 1e9).round() / 1e9),
                     ),
                 ),
             });

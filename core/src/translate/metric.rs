@@ -21,19 +21,6 @@ pub(super) fn translate(q: &MetricQuery, ctx: &Context) -> Result<Translation, T
         notices: Vec::new(),
         approximate: false,
     };
-    if let Some(expr) = super::recorded::try_recorded(q, stat, ctx) {
-        out.targets.push(Target {
-            key: "value".into(),
-            expr,
-            legend: q
-                .legend
-                .clone()
-                .unwrap_or_else(|| default_legend(&q.group_by)),
-            unit: unit_for(q.concept, stat),
-            instant: false,
-        });
-        return Ok(out);
-    }
     let (backends, explicit) = backends_in_scope(&q.scope(), ctx);
     let mut group_by = q.group_by.clone();
     if q.concept == Concept::FinishedRequests && !group_by.iter().any(|l| l == labels::REASON) {
@@ -123,9 +110,13 @@ pub(super) fn translate(q: &MetricQuery, ctx: &Context) -> Result<Translation, T
         });
     }
     if !exprs.is_empty() {
+        // With infermon's recording rules loaded, read the recorded series instead (same answer, a fraction of the
+        // samples); the notices about backends and approximations above still apply.
+        let expr = super::recorded::try_recorded(q, stat, ctx)
+            .unwrap_or_else(|| Expr::or_all(exprs).to_string());
         out.targets.push(Target {
             key: "value".into(),
-            expr: Expr::or_all(exprs).to_string(),
+            expr,
             legend: q
                 .legend
                 .clone()

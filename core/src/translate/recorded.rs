@@ -250,16 +250,26 @@ pub(super) fn try_recorded(q: &MetricQuery, stat: Stat, ctx: &Context) -> Option
             let level_grouping = by.len() == 2;
             if level_grouping && RECORDED_QUANTILES.contains(&p) {
                 sel(Recorded::Quantile(c, p))
-            } else if c == Concept::Ttft {
-                // TGI's TTFT is approximated from two histograms and has no bucket record.
-                return None;
             } else {
                 let mut le_by = vec![labels::LE.to_string()];
                 le_by.extend(by.iter().cloned());
-                Expr::histogram_quantile(
+                let from_buckets = Expr::histogram_quantile(
                     p,
                     Expr::agg(AggOp::Sum, &le_by, sel(Recorded::Buckets(c))),
-                )
+                );
+                if c != Concept::Ttft {
+                    from_buckets
+                } else if RECORDED_QUANTILES.contains(&p) {
+                    // TGI's TTFT is approximated from two histograms and has no bucket record: add its models from
+                    // the per-(namespace, model) quantile record (`or` only adds models the buckets lack).
+                    Expr::binary(
+                        BinOp::Or,
+                        from_buckets,
+                        Expr::agg(AggOp::Max, by, sel(Recorded::Quantile(c, p))),
+                    )
+                } else {
+                    return None;
+                }
             }
         }
         Stat::Ratio if RATIOS.contains(&c) => {
