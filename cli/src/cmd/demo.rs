@@ -105,14 +105,12 @@ pub enum DemoError {
     ScenarioModel { name: String, accepted: String },
     #[error("simulator: {0}")]
     Sim(#[from] infermon_sim::fleet::FleetError),
-    #[error("{component} did not become ready at {url} within {waited:?} (last: {last}); log {log}:\n{tail}")]
+    #[error("{component} did not become ready within {waited:?} {details}")]
     NotReady {
         component: &'static str,
-        url: String,
         waited: Duration,
-        last: String,
-        log: String,
-        tail: String,
+        /// Where it was probed, the last answer, and the log tail.
+        details: String,
     },
     #[error("{component} exited ({status}); log {log}:\n{tail}")]
     Exited {
@@ -339,10 +337,12 @@ fn start_stack(
         sup,
         rt,
         &http,
-        "alertmanager",
-        "/-/ready",
-        &dir.join("alertmanager.log"),
-        None,
+        Component {
+            name: "alertmanager",
+            ready_path: "/-/ready",
+            log: &dir.join("alertmanager.log"),
+            first_port: None,
+        },
         |sup, port| {
             let args = vec![
                 format!("--config.file={}", am_cfg.display()),
@@ -372,10 +372,12 @@ fn start_stack(
         sup,
         rt,
         &http,
-        "prometheus",
-        "/-/ready",
-        &dir.join("prometheus.log"),
-        None,
+        Component {
+            name: "prometheus",
+            ready_path: "/-/ready",
+            log: &dir.join("prometheus.log"),
+            first_port: None,
+        },
         |sup, port| {
             let args = vec![
                 format!("--config.file={}", prom_cfg.display()),
@@ -404,10 +406,12 @@ fn start_stack(
         sup,
         rt,
         &http,
-        "webhook",
-        "/readyz",
-        &dir.join("webhook.log"),
-        Some(webhook_port_reserved),
+        Component {
+            name: "webhook",
+            ready_path: "/readyz",
+            log: &dir.join("webhook.log"),
+            first_port: Some(webhook_port_reserved),
+        },
         |sup, port| {
             write(
                 &webhook_cfg,
@@ -458,18 +462,31 @@ fn write(path: &Path, text: &str) -> Result<(), DemoError> {
     std::fs::write(path, text).map_err(io(format!("write {}", path.display())))
 }
 
+/// A child process of the demo as `start_with_retry` probes it.
+struct Component<'a> {
+    name: &'static str,
+    /// Answers 200 once the component is ready.
+    ready_path: &'a str,
+    log: &'a Path,
+    /// Port to try first (else a free one).
+    first_port: Option<u16>,
+}
+
 /// Spawns a component on a free port (via `spawn(sup, port)`) and waits until `ready_path` answers 200.
 /// A start that fails because the port was taken in the meantime is retried on another port (3 attempts).
 fn start_with_retry(
     sup: &mut Supervisor,
     rt: &tokio::runtime::Runtime,
     http: &reqwest::Client,
-    name: &'static str,
-    ready_path: &str,
-    log: &Path,
-    first_port: Option<u16>,
+    component: Component<'_>,
     mut spawn: impl FnMut(&mut Supervisor, u16) -> Result<(), DemoError>,
 ) -> Result<u16, DemoError> {
+    let Component {
+        name,
+        ready_path,
+        log,
+        first_port,
+    } = component;
     for attempt in 1..=3 {
         let port = match first_port {
             Some(p) if attempt == 1 => p,
@@ -503,11 +520,8 @@ fn start_with_retry(
                 sup.remove(name);
                 return Err(DemoError::NotReady {
                     component: name,
-                    url,
                     waited: t0.elapsed(),
-                    last,
-                    log: log.display().to_string(),
-                    tail,
+                    details: format!("at {url} (last: {last}); log {}:\n{tail}", log.display()),
                 });
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -735,7 +749,7 @@ fn run_loop(
             events("signal received".into());
             return false;
         }
-        !deadline.is_some_and(|d| Instant::now() >= d)
+        deadline.is_none_or(|d| Instant::now() < d)
     };
     let ascii = !view::locale_is_utf8();
     let mut state = ViewState::new(prom_url, refresh, ascii);

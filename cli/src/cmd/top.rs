@@ -154,11 +154,7 @@ pub fn run_tui(
                         KeyCode::Left => {
                             state.key('S');
                         }
-                        KeyCode::Char(c) => {
-                            if !state.key(c) {
-                                return Ok(());
-                            }
-                        }
+                        KeyCode::Char(c) if !state.key(c) => return Ok(()),
                         _ => {}
                     }
                 }
