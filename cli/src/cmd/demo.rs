@@ -211,6 +211,12 @@ pub fn run(args: DemoArgs) -> Result<(), DemoError> {
     }
 
     let mut sup = Supervisor::default();
+    let child_pids = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let finished = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let deadline = args
+        .duration
+        .map(|d| started + Duration::from_millis(d.as_millis()));
+    let watchdog = spawn_watchdog(stop.clone(), deadline, finished.clone(), child_pids.clone());
     let result = (|| {
         let stack = start_stack(
             &mut sup,
@@ -222,6 +228,8 @@ pub fn run(args: DemoArgs) -> Result<(), DemoError> {
             &alertmanager_bin,
             &self_exe,
         )?;
+        *child_pids.lock().unwrap_or_else(|e| e.into_inner()) =
+            sup.pids().iter().map(|(_, pid)| *pid).collect();
         let prom_url = format!("http://127.0.0.1:{}", stack.prometheus_port);
         let (up, total) = wait_for_targets(
             &rt,
@@ -266,11 +274,57 @@ pub fn run(args: DemoArgs) -> Result<(), DemoError> {
     }
     rt.block_on(fleet.shutdown());
     rt.shutdown_timeout(Duration::from_secs(2));
+    finished.store(true, Ordering::Relaxed);
+    let _ = watchdog.join();
     match &args.data {
         Some(d) => println!("infermon demo: stopped; data kept in {}", d.display()),
         None => println!("infermon demo: stopped; temporary data removed"),
     }
     result
+}
+
+/// How long the main loop may take to notice a stop request before the watchdog acts.
+const WATCHDOG_GRACE: Duration = Duration::from_secs(30);
+
+/// Guarantees that a stop request (signal, hang-up, `--duration`) stops the demo even when the main loop cannot
+/// notice it — e.g. crossterm's event reader spinning on a terminal that went away. If the main loop has not
+/// finished [`WATCHDOG_GRACE`] after the request, the watchdog sends SIGTERM to every child, SIGKILL to those still
+/// alive 5 s later, and exits the process.
+fn spawn_watchdog(
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    deadline: Option<Instant>,
+    finished: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    pids: std::sync::Arc<std::sync::Mutex<Vec<u32>>>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let requested =
+            || stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d);
+        while !requested() {
+            if finished.load(Ordering::Relaxed) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let asked = Instant::now();
+        while asked.elapsed() < WATCHDOG_GRACE {
+            if finished.load(Ordering::Relaxed) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        eprintln!("infermon demo: the main loop did not stop in time (terminal gone?); stopping the children");
+        let pids = pids.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        for signal in [rustix::process::Signal::TERM, rustix::process::Signal::KILL] {
+            for pid in pids
+                .iter()
+                .filter_map(|p| rustix::process::Pid::from_raw(*p as i32))
+            {
+                let _ = rustix::process::kill_process(pid, signal);
+            }
+            std::thread::sleep(Duration::from_secs(5));
+        }
+        std::process::exit(if stop.load(Ordering::Relaxed) { 130 } else { 0 });
+    })
 }
 
 fn locate(bin: &Path, package: &'static str, env: &'static str) -> Result<PathBuf, DemoError> {
