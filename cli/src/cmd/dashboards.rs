@@ -4,7 +4,6 @@
 
 use clap::Args;
 use infermon_core::dashboards::files;
-use infermon_core::rules::{default_spec, SloSpec};
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -24,37 +23,7 @@ pub struct DashboardsArgs {
 }
 
 pub fn run(args: DashboardsArgs) -> Result<(), String> {
-    let spec = match &args.spec {
-        Some(path) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            SloSpec::from_yaml(&text).map_err(|e| format!("{}: {e}", path.display()))?
-        }
-        None => default_spec(),
-    };
+    let spec = super::generated::load_spec(args.spec.as_deref())?;
     let files = files(&spec).map_err(|e| e.to_string())?;
-    let mut stale = Vec::new();
-    for (rel, contents) in &files {
-        let path = args.out.join(rel);
-        if args.check {
-            if std::fs::read_to_string(&path).ok().as_deref() != Some(contents.as_str()) {
-                stale.push(rel.clone());
-            }
-        } else {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            }
-            std::fs::write(&path, contents).map_err(|e| format!("{}: {e}", path.display()))?;
-        }
-    }
-    if !stale.is_empty() {
-        return Err(format!(
-            "generated files are stale (run `infermon dashboards` and commit the result): {}",
-            stale.join(", ")
-        ));
-    }
-    if !args.check {
-        eprintln!("Wrote {} files under {}.", files.len(), args.out.display());
-    }
-    Ok(())
+    super::generated::write_or_check(&files, &args.out, args.check, "dashboards")
 }

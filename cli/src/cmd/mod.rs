@@ -2,6 +2,7 @@
 
 pub mod dashboards;
 pub mod demo;
+pub mod generated;
 pub mod query;
 pub mod rules;
 pub mod sim;

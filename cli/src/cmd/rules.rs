@@ -3,7 +3,7 @@
 
 use clap::Args;
 use infermon_core::rules::manifests::ManifestOptions;
-use infermon_core::rules::{default_spec, generate, SloSpec};
+use infermon_core::rules::{default_spec, generate};
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -39,14 +39,7 @@ pub fn run(args: RulesArgs) -> Result<(), String> {
         print!("{}", default_spec().to_yaml());
         return Ok(());
     }
-    let spec = match &args.spec {
-        Some(path) => {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            SloSpec::from_yaml(&text).map_err(|e| format!("{}: {e}", path.display()))?
-        }
-        None => default_spec(),
-    };
+    let spec = super::generated::load_spec(args.spec.as_deref())?;
     let mut opts = ManifestOptions {
         release: args.release,
         namespace: args.namespace,
@@ -63,32 +56,5 @@ pub fn run(args: RulesArgs) -> Result<(), String> {
             spec.to_yaml()
         ),
     ));
-    let mut stale = Vec::new();
-    for (rel, contents) in &files {
-        let path = args.out.join(rel);
-        if args.check {
-            if std::fs::read_to_string(&path).ok().as_deref() != Some(contents.as_str()) {
-                stale.push(rel.clone());
-            }
-        } else {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            }
-            std::fs::write(&path, contents).map_err(|e| format!("{}: {e}", path.display()))?;
-        }
-    }
-    if !stale.is_empty() {
-        return Err(format!(
-            "generated files are stale (run `infermon rules` and commit the result): {}",
-            stale.join(", ")
-        ));
-    }
-    if !args.check {
-        eprintln!(
-            "Wrote {} files under {}.",
-            files.len(),
-            args.out.join("manifests").display()
-        );
-    }
-    Ok(())
+    super::generated::write_or_check(&files, &args.out, args.check, "rules")
 }
