@@ -554,7 +554,7 @@ fn start_with_retry(
         loop {
             if let Some((status, tail)) = sup.exited_named(name) {
                 sup.remove(name);
-                if attempt < 3 && tail.contains("address already in use") {
+                if attempt < 3 && tail.to_lowercase().contains("address already in use") {
                     break;
                 }
                 return Err(DemoError::Exited {
@@ -565,7 +565,30 @@ fn start_with_retry(
                 });
             }
             match rt.block_on(async { http.get(&url).send().await }) {
-                Ok(r) if r.status().as_u16() == 200 => return Ok(port),
+                Ok(r) if r.status().as_u16() == 200 => {
+                    // A 200 from a process that took the port first (e.g. another demo) is not our child being
+                    // ready: our child then fails with "address already in use". Check who listens.
+                    let pid = sup
+                        .pids()
+                        .into_iter()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, pid)| pid);
+                    match pid.and_then(|pid| supervisor::owns_listening_port(pid, port)) {
+                        Some(false) if attempt < 3 => {
+                            sup.remove(name);
+                            break;
+                        }
+                        Some(false) => {
+                            sup.remove(name);
+                            return Err(DemoError::NotReady {
+                                component: name,
+                                waited: t0.elapsed(),
+                                details: format!("at {url}: another process holds port {port}"),
+                            });
+                        }
+                        _ => return Ok(port),
+                    }
+                }
                 Ok(r) => last = format!("HTTP {}", r.status()),
                 Err(e) => last = e.to_string(),
             }

@@ -177,6 +177,33 @@ fn stop(mut c: Managed) -> String {
     format!("killed after {} s", STOP_GRACE.as_secs())
 }
 
+/// Whether process `pid` holds the listening TCP socket on `port` (via /proc); `None` when that cannot be told
+/// (no /proc, or the socket is not listed yet). The same check guards infermon-testkit's starts.
+pub fn owns_listening_port(pid: u32, port: u16) -> Option<bool> {
+    let wanted = format!(":{port:04X}");
+    let mut inodes = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            // sl local_address rem_address st … inode (index 9); st 0A = LISTEN.
+            if cols.len() > 9 && cols[1].ends_with(&wanted) && cols[3] == "0A" {
+                inodes.push(format!("socket:[{}]", cols[9]));
+            }
+        }
+    }
+    if inodes.is_empty() {
+        return None;
+    }
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    Some(fds.flatten().any(|fd| {
+        std::fs::read_link(fd.path())
+            .is_ok_and(|target| inodes.iter().any(|i| target.as_os_str() == i.as_str()))
+    }))
+}
+
 /// The last `lines` lines of a log file.
 pub fn tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
