@@ -11,11 +11,13 @@
 //! on the request rate. The default `slo` profile keeps the families SLOs, alerts and the main dashboard panels
 //! need; `full` keeps everything the live server exposes except the process/python/http collectors.
 //!
-//! Target labels (`namespace`, `pod`, `service`, `job`, `instance`, `model` for TGI)
+//! Target labels (`namespace`, `pod`, `service`, `job`, `instance`, `model` for TGI and llama.cpp)
 //! are written into the data because no scrape adds them. An `up` series per replica records outages.
 
 use crate::config::{BackendKind, FleetConfig, ReplicaSpec};
 use crate::engine::Engine;
+use crate::expo::llamacpp::LlamacppExposition;
+use crate::expo::sglang::SglangExposition;
 use crate::expo::tgi::TgiExposition;
 use crate::expo::vllm::VllmExposition;
 use crate::expo::{Kind, Sink};
@@ -82,6 +84,19 @@ const SLO_TGI: &[&str] = &[
     tn::REQUEST_QUEUE_DURATION,
 ];
 
+/// Every base family name the catalog reads for `backend` (histograms without `_bucket`).
+fn catalog_families(backend: BackendKind) -> std::collections::BTreeSet<&'static str> {
+    use infermon_core::catalog::{support, Concept, Support};
+    Concept::ALL
+        .iter()
+        .filter_map(|c| match support(*c, backend.catalog()) {
+            Support::Supported { source, .. } => Some(source.metric_names()),
+            Support::Unsupported(_) => None,
+        })
+        .flatten()
+        .collect()
+}
+
 /// Buckets kept by [`Profile::Minimal`]: (family, `le`).
 const MINIMAL_BUCKETS: &[(&str, &str)] = &[
     (vn::E2E_REQUEST_LATENCY_SECONDS, "5.0"),
@@ -102,6 +117,10 @@ impl Profile {
             Profile::Slo | Profile::Minimal => match backend {
                 BackendKind::Vllm => SLO_VLLM.contains(&family),
                 BackendKind::Tgi => SLO_TGI.contains(&family),
+                // Small expositions: every family the catalog reads.
+                BackendKind::Sglang | BackendKind::Llamacpp => {
+                    catalog_families(backend).contains(family)
+                }
             },
         }
     }
@@ -410,6 +429,49 @@ struct ReplicaRun {
     up: Vec<f64>,
     engine_truth: crate::truth::TruthLog,
     events: u64,
+    probes: Vec<(i64, ReplicaProbe)>,
+}
+
+/// When to capture windowed ground truth during a backfill ([`run_with_truth`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Probes {
+    /// Capture at every scrape whose unix time is a multiple of this (seconds).
+    pub every_s: i64,
+    /// The window `(t − window_s, t]` each capture covers (only captured once a whole window has elapsed).
+    pub window_s: i64,
+}
+
+/// The engine's levels at one scrape (what the gauges report).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct GaugeSample {
+    pub t_unix: i64,
+    /// Requests waiting to be scheduled.
+    pub waiting: usize,
+    /// Requests in the running batch.
+    pub running: usize,
+    /// KV-cache usage 0..1.
+    pub kv_usage: f64,
+}
+
+/// Ground truth of one replica at one probe.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplicaProbe {
+    pub pod: String,
+    /// Exact events of the window.
+    pub events: crate::truth::ReplicaWindow,
+    /// Levels at every scrape in `[t − window_s, t]`, oldest first.
+    pub gauges: Vec<GaugeSample>,
+}
+
+/// Ground truth of one model over the window ending at one probe time.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeTruth {
+    pub model: String,
+    pub backend: &'static str,
+    pub version: &'static str,
+    pub t_unix: i64,
+    pub window_s: i64,
+    pub replicas: Vec<ReplicaProbe>,
 }
 
 fn target_labels(cfg: &FleetConfig, spec: &ReplicaSpec) -> String {
@@ -428,7 +490,7 @@ fn target_labels(cfg: &FleetConfig, spec: &ReplicaSpec) -> String {
         &format!("10.42.{}.{}:8000", spec.index / 200, 10 + spec.index % 200),
     );
     add("job", &spec.service);
-    if spec.backend == BackendKind::Tgi {
+    if spec.backend.model_from_target() {
         add(infermon_core::catalog::names::labels::MODEL, &spec.model);
     }
     add("namespace", &cfg.namespace);
@@ -444,13 +506,18 @@ fn simulate_replica(
     start_unix: i64,
     ticks: usize,
     progress: &AtomicU64,
+    probes: Option<Probes>,
 ) -> ReplicaRun {
     let windows: Vec<_> = cfg
         .windows()
         .into_iter()
         .filter(|w| w.models.is_empty() || w.models.contains(&spec.model))
         .collect();
-    let mut engine = Engine::new(spec.clone(), cfg.seed, start_unix as f64, None);
+    // Raw observations are only kept when probing (a few windows' worth, not the whole period).
+    let keep = probes.map(|p| (p.window_s + 2 * i64::from(opts.interval_s)) as f64);
+    let mut engine = Engine::new(spec.clone(), cfg.seed, start_unix as f64, keep);
+    let mut gauges: Vec<GaugeSample> = Vec::new();
+    let mut captured = Vec::new();
     let mut sink = ColumnSink::new(target_labels(cfg, &spec), opts.profile);
     let mut up = Vec::with_capacity(ticks);
     let interval = f64::from(opts.interval_s);
@@ -469,6 +536,29 @@ fn simulate_replica(
             engine.set_scenario(scenario, t);
         }
         engine.advance_to(t);
+        if let Some(p) = probes {
+            let t_unix = start_unix + (i as i64) * i64::from(opts.interval_s);
+            if !engine.is_outage() {
+                gauges.push(GaugeSample {
+                    t_unix,
+                    waiting: engine.waiting.len(),
+                    running: engine.running.len(),
+                    kv_usage: engine.kv_usage(),
+                });
+            }
+            if t_unix.rem_euclid(p.every_s) == 0 && t_unix - start_unix >= p.window_s {
+                let from = t_unix - p.window_s;
+                gauges.retain(|g| g.t_unix >= from);
+                captured.push((
+                    t_unix,
+                    ReplicaProbe {
+                        pod: spec.pod.clone(),
+                        events: engine.truth.window_events(t, p.window_s as f64),
+                        gauges: gauges.clone(),
+                    },
+                ));
+            }
+        }
         if engine.is_outage() {
             sink.absent_tick();
             up.push(0.0);
@@ -487,6 +577,14 @@ fn simulate_replica(
                     all_series: true,
                 }
                 .write(&mut sink, &wants),
+                BackendKind::Sglang => SglangExposition {
+                    engine: &engine,
+                    all_series: true,
+                }
+                .write(&mut sink, &wants),
+                BackendKind::Llamacpp => {
+                    LlamacppExposition { engine: &engine }.write(&mut sink, &wants)
+                }
             }
             sink.end_tick();
             up.push(1.0);
@@ -501,6 +599,7 @@ fn simulate_replica(
         up,
         events: engine.events,
         engine_truth: engine.truth,
+        probes: captured,
     }
 }
 
@@ -558,6 +657,36 @@ pub fn run(
     opts: &BackfillOptions,
     on_progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<BackfillReport, BackfillError> {
+    run_inner(cfg, opts, None, on_progress).map(|(r, _)| r)
+}
+
+/// [`run`], plus the exact ground truth of every model over a sliding window, captured at the scrapes `probes`
+/// selects: what a query over the backfilled data must answer (tests compare both). Raw observations are kept
+/// in memory only for the window, so this suits hours, not months.
+pub fn run_with_truth(
+    cfg: &FleetConfig,
+    opts: &BackfillOptions,
+    probes: Probes,
+    on_progress: &(dyn Fn(Progress) + Sync),
+) -> Result<(BackfillReport, Vec<ProbeTruth>), BackfillError> {
+    if probes.every_s <= 0 || probes.window_s <= 0 {
+        return Err(BackfillError::Option {
+            field: "probes",
+            message: format!(
+                "every {}s, window {}s: both must be positive",
+                probes.every_s, probes.window_s
+            ),
+        });
+    }
+    run_inner(cfg, opts, Some(probes), on_progress)
+}
+
+fn run_inner(
+    cfg: &FleetConfig,
+    opts: &BackfillOptions,
+    probes: Option<Probes>,
+    on_progress: &(dyn Fn(Progress) + Sync),
+) -> Result<(BackfillReport, Vec<ProbeTruth>), BackfillError> {
     if !(opts.days.is_finite() && opts.days > 0.0 && opts.days <= 400.0) {
         return Err(BackfillError::Option {
             field: "days",
@@ -602,7 +731,7 @@ pub fn run(
                     break;
                 }
                 let spec = replicas[i].clone();
-                let run = simulate_replica(cfg, spec, opts, start, ticks, &progress);
+                let mut run = simulate_replica(cfg, spec, opts, start, ticks, &progress, probes);
                 let path = opts.out_dir.join(format!("{}.om", run.spec.pod));
                 match write_replica(&run, &path, start, interval) {
                     Ok((series, samples)) => {
@@ -610,6 +739,8 @@ pub fn run(
                         let truth = ReplicaTruth {
                             model: run.spec.model.clone(),
                             backend: run.spec.backend.id(),
+                            version: run.spec.version.id(),
+                            probes: std::mem::take(&mut run.probes),
                             truth: run.engine_truth,
                         };
                         results
@@ -731,7 +862,32 @@ pub fn run(
         path: script_path.display().to_string(),
         source,
     })?;
-    Ok(report)
+    // Windowed truth per model and probe time, models in fleet order, replicas in fleet order.
+    let mut probe_truth: Vec<ProbeTruth> = Vec::new();
+    for m in &cfg.models {
+        let mut times: BTreeMap<i64, ProbeTruth> = BTreeMap::new();
+        for (_, _, _, _, _, rt) in results.iter_mut() {
+            if rt.model != m.name {
+                continue;
+            }
+            for (t, p) in std::mem::take(&mut rt.probes) {
+                times
+                    .entry(t)
+                    .or_insert_with(|| ProbeTruth {
+                        model: m.name.clone(),
+                        backend: rt.backend,
+                        version: rt.version,
+                        t_unix: t,
+                        window_s: probes.map(|p| p.window_s).unwrap_or(0),
+                        replicas: Vec::new(),
+                    })
+                    .replicas
+                    .push(p);
+            }
+        }
+        probe_truth.extend(times.into_values());
+    }
+    Ok((report, probe_truth))
 }
 
 /// (replica index, file, series, samples, bytes, truth)
@@ -740,6 +896,8 @@ type ReplicaResult = (usize, PathBuf, u64, u64, u64, ReplicaTruth);
 struct ReplicaTruth {
     model: String,
     backend: &'static str,
+    version: &'static str,
+    probes: Vec<(i64, ReplicaProbe)>,
     truth: crate::truth::TruthLog,
 }
 

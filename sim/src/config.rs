@@ -16,16 +16,36 @@ use std::path::Path;
 pub enum BackendKind {
     Vllm,
     Tgi,
+    Sglang,
+    Llamacpp,
 }
 
 impl BackendKind {
-    pub const ACCEPTED: &'static str = "vllm, tgi";
+    pub const ACCEPTED: &'static str = "vllm, tgi, sglang, llamacpp";
 
     pub fn id(self) -> &'static str {
         match self {
             BackendKind::Vllm => "vllm",
             BackendKind::Tgi => "tgi",
+            BackendKind::Sglang => "sglang",
+            BackendKind::Llamacpp => "llamacpp",
         }
+    }
+
+    /// The catalog's backend.
+    pub fn catalog(self) -> infermon_core::catalog::Backend {
+        use infermon_core::catalog::Backend;
+        match self {
+            BackendKind::Vllm => Backend::Vllm,
+            BackendKind::Tgi => Backend::Tgi,
+            BackendKind::Sglang => Backend::Sglang,
+            BackendKind::Llamacpp => Backend::Llamacpp,
+        }
+    }
+
+    /// Servers without a model label: the model comes from the `model` target label (catalog `ModelSource`).
+    pub fn model_from_target(self) -> bool {
+        matches!(self, BackendKind::Tgi | BackendKind::Llamacpp)
     }
 }
 
@@ -38,6 +58,14 @@ pub enum Version {
     VllmLatest,
     /// TGI 3.x (`metrics-exporter-prometheus` 0.15).
     Tgi3,
+    /// SGLang `--enable-metrics` (`collector.py` at commit 00ae9c15, multiprocess prometheus_client).
+    SglangLatest,
+    /// llama.cpp `llama-server --metrics` today: `n_decode_total`, `n_tokens_max`, `n_busy_slots_per_decode`,
+    /// no KV-cache gauges.
+    LlamacppLatest,
+    /// Older llama.cpp builds (`examples/server/server.cpp`): `kv_cache_usage_ratio` and `kv_cache_tokens`
+    /// gauges, "Number of request processing." HELP texts.
+    LlamacppLegacy,
 }
 
 impl Version {
@@ -46,11 +74,20 @@ impl Version {
             (BackendKind::Vllm, "0.10" | "0.10.x") => Ok(Version::Vllm010),
             (BackendKind::Vllm, "latest") => Ok(Version::VllmLatest),
             (BackendKind::Tgi, "3" | "3.x" | "3.3" | "latest") => Ok(Version::Tgi3),
+            (BackendKind::Sglang, "latest") => Ok(Version::SglangLatest),
+            (BackendKind::Llamacpp, "latest") => Ok(Version::LlamacppLatest),
+            (BackendKind::Llamacpp, "legacy") => Ok(Version::LlamacppLegacy),
             (BackendKind::Vllm, other) => Err(format!(
                 "unknown vLLM version {other:?}: accepted values are \"0.10\", \"latest\""
             )),
             (BackendKind::Tgi, other) => Err(format!(
                 "unknown TGI version {other:?}: accepted values are \"3\", \"latest\""
+            )),
+            (BackendKind::Sglang, other) => Err(format!(
+                "unknown SGLang version {other:?}: accepted values are \"latest\""
+            )),
+            (BackendKind::Llamacpp, other) => Err(format!(
+                "unknown llama.cpp version {other:?}: accepted values are \"latest\", \"legacy\""
             )),
         }
     }
@@ -60,6 +97,8 @@ impl Version {
             Version::Vllm010 => "0.10",
             Version::VllmLatest => "latest",
             Version::Tgi3 => "3",
+            Version::SglangLatest | Version::LlamacppLatest => "latest",
+            Version::LlamacppLegacy => "legacy",
         }
     }
 }
@@ -191,10 +230,11 @@ impl Default for EngineParams {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSpec {
-    /// Served model name (vLLM `model_name` label; TGI gets it as the `model` target label).
+    /// Served model name (vLLM/SGLang `model_name` label; TGI and llama.cpp get it as the `model` target label).
     pub name: String,
     pub backend: BackendKind,
-    /// "0.10" or "latest" for vLLM, "3" for TGI. Default: latest.
+    /// "0.10" or "latest" for vLLM, "3" for TGI, "latest" for SGLang, "latest" or "legacy" for llama.cpp.
+    /// Default: latest.
     #[serde(default)]
     pub version: Option<String>,
     #[serde(default = "one")]

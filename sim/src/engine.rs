@@ -239,6 +239,7 @@ impl Engine {
             }
             let r = self.new_request(t);
             self.stats.on_arrival(&r);
+            self.truth.on_arrival(t, r.prompt);
             self.waiting.push_back(r);
             self.events += 1;
             self.next_arrival = self.draw_arrival(t);
@@ -339,14 +340,15 @@ impl Engine {
         r.tokens() - cached.min(r.tokens().saturating_sub(1))
     }
 
-    /// Moves the first `count` waiting requests into the running batch.
-    fn commit_admissions(&mut self, count: usize) {
+    /// Moves the first `count` waiting requests into the running batch (by the step that ends at `end`).
+    fn commit_admissions(&mut self, count: usize, end: f64) {
         for _ in 0..count {
             let mut r = self.waiting.pop_front().expect("planned");
             r.prefill_now = Self::prefill_tokens(&r);
             if r.first_scheduled.is_none() {
                 r.first_scheduled = Some(self.t);
                 self.stats.on_first_scheduled(&r);
+                self.truth.on_scheduled(end, r.prompt, r.cached);
             }
             r.blocks = self.blocks_for(r.tokens() + 1);
             self.used_blocks += r.blocks;
@@ -455,7 +457,7 @@ impl Engine {
             }
             k
         };
-        self.commit_admissions(n_prefill);
+        self.commit_admissions(n_prefill, self.t + d);
         self.apply_steps(d, k, prefill, n_prefill);
         true
     }
@@ -486,8 +488,12 @@ impl Engine {
                     r.first_token = Some(end);
                     self.stats.on_first_token(r, end - r.arrival);
                     self.truth.on_first_token(end, end - r.arrival);
+                    let prefill = end - r.first_scheduled.unwrap_or(end);
+                    self.stats.on_prompt_done(r.prefill_now, prefill);
+                    self.truth.on_prefill(end, prefill, r.prefill_now);
                 } else {
                     self.stats.on_itl(end - r.last_token, 1);
+                    self.truth.on_itl(end, end - r.last_token, 1);
                 }
                 r.prefill_now = 0;
             } else if r.last_token == step_start {
@@ -497,11 +503,14 @@ impl Engine {
                 let first_gap = step_start + d - r.last_token;
                 self.stats.on_itl(first_gap, 1);
                 self.stats.on_itl(d, u64::from(k - 1));
+                self.truth.on_itl(end, first_gap, 1);
+                self.truth.on_itl(end, d, u64::from(k - 1));
             }
             r.last_token = end;
             any_finished |= r.generated >= r.target;
         }
         self.stats.on_itl(d, contiguous * u64::from(k));
+        self.truth.on_itl(end, d, contiguous * u64::from(k));
         self.t = end;
         if any_finished {
             let mut i = 0;
@@ -528,6 +537,10 @@ impl Engine {
             outcome: r.outcome,
             prompt: r.prompt,
             generated: r.generated,
+            prefill: r.first_token.map(|f| f - r.first_scheduled.unwrap_or(f)),
+            decode: r.first_token.map(|f| t - f),
+            cached: r.cached,
+            reason: Self::finished_reason(self.spec.version, &r),
         });
     }
 

@@ -9,7 +9,11 @@
 
 use crate::config::{BackendKind, FleetConfig, ReplicaSpec};
 use crate::engine::Engine;
-use crate::expo::text::{PythonText, RustExporterText, CONTENT_TYPE_PYTHON, CONTENT_TYPE_RUST};
+use crate::expo::llamacpp::LlamacppExposition;
+use crate::expo::sglang::SglangExposition;
+use crate::expo::text::{
+    CppStreamText, PythonText, RustExporterText, CONTENT_TYPE_PYTHON, CONTENT_TYPE_RUST,
+};
 use crate::expo::tgi::TgiExposition;
 use crate::expo::vllm::VllmExposition;
 use crate::scenario::Scenario;
@@ -48,6 +52,21 @@ pub fn render_metrics(engine: &Engine) -> (&'static str, String) {
             }
             .write(&mut sink, &|_| true);
             (CONTENT_TYPE_RUST, sink.finish())
+        }
+        BackendKind::Sglang => {
+            let mut sink = PythonText::default();
+            SglangExposition {
+                engine,
+                all_series: false,
+            }
+            .write(&mut sink, &|_| true);
+            (CONTENT_TYPE_PYTHON, sink.out)
+        }
+        BackendKind::Llamacpp => {
+            let mut sink = CppStreamText::default();
+            LlamacppExposition { engine }.write(&mut sink, &|_| true);
+            // llama.cpp sends `text/plain; version=0.0.4`, like TGI's exporter.
+            (CONTENT_TYPE_RUST, sink.out)
         }
     }
 }
@@ -132,7 +151,7 @@ impl Replica {
         l.insert("pod".into(), self.spec.pod.clone());
         l.insert("service".into(), self.spec.service.clone());
         l.insert("job".into(), self.spec.service.clone());
-        if self.spec.backend == BackendKind::Tgi {
+        if self.spec.backend.model_from_target() {
             l.insert(
                 infermon_core::catalog::names::labels::MODEL.into(),
                 self.spec.model.clone(),

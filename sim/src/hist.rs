@@ -101,6 +101,42 @@ pub fn http_duration() -> Arc<Layout> {
     static C: OnceLock<Arc<Layout>> = OnceLock::new();
     cached(&C, || Layout::python(vec![0.1, 0.5, 1.0]))
 }
+/// SGLang `sglang:time_to_first_token_seconds` (collector.py defaults).
+pub fn sglang_ttft() -> Arc<Layout> {
+    static C: OnceLock<Arc<Layout>> = OnceLock::new();
+    cached(&C, || Layout::from_core(&core_buckets::SGLANG_TTFT))
+}
+/// SGLang `sglang:inter_token_latency_seconds`.
+pub fn sglang_itl() -> Arc<Layout> {
+    static C: OnceLock<Arc<Layout>> = OnceLock::new();
+    cached(&C, || Layout::from_core(&core_buckets::SGLANG_ITL))
+}
+/// SGLang `sglang:e2e_request_latency_seconds`.
+pub fn sglang_e2e() -> Arc<Layout> {
+    static C: OnceLock<Arc<Layout>> = OnceLock::new();
+    cached(&C, || Layout::from_core(&core_buckets::SGLANG_E2E))
+}
+/// SGLang `sglang:queue_time_seconds` (scheduler collector, fixed list starting at 0.0).
+pub fn sglang_queue_time() -> Arc<Layout> {
+    static C: OnceLock<Arc<Layout>> = OnceLock::new();
+    cached(&C, || {
+        Layout::python(vec![
+            0.0, 0.1, 0.2, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0,
+            70.0, 80.0, 90.0, 100.0, 200.0, 300.0, 400.0, 500.0, 600.0, 700.0, 800.0, 900.0,
+            1000.0, 1200.0, 1400.0, 1600.0, 1800.0, 2000.0, 2500.0, 3000.0,
+        ])
+    })
+}
+/// SGLang `sglang:num_retractions` (retractions per finished request).
+pub fn sglang_num_retractions() -> Arc<Layout> {
+    static C: OnceLock<Arc<Layout>> = OnceLock::new();
+    cached(&C, || {
+        Layout::python(vec![
+            0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 15.0, 20.0, 25.0, 30.0, 40.0,
+            50.0, 75.0, 100.0,
+        ])
+    })
+}
 pub fn tgi_duration() -> Arc<Layout> {
     static C: OnceLock<Arc<Layout>> = OnceLock::new();
     cached(&C, || Layout::from_core(&core_buckets::TGI_DURATION))

@@ -1,9 +1,9 @@
-//! infermon-sim: simulated vLLM and TGI inference servers whose `/metrics` Prometheus cannot tell from the real
+//! infermon-sim: simulated vLLM, TGI, SGLang and llama.cpp inference servers whose `/metrics` Prometheus cannot tell from the real
 //! thing, and whose true behaviour is known.
 //!
 //! - [`engine`]: discrete-event model of one continuous-batching replica (seeded, deterministic);
 //! - [`scenario`]: named operating conditions (steady, burst, kv-pressure, slow-prefill, errors, outage, stall);
-//! - [`expo`]: byte-faithful vLLM/TGI expositions;
+//! - [`expo`]: byte-faithful vLLM/TGI/SGLang/llama.cpp expositions;
 //! - [`truth`]: exact per-request ground truth;
 //! - [`fleet`]: serve a whole fleet on loopback ports with `/metrics`, `/truth` and `/control`;
 //! - [`backfill`]: months of timestamped OpenMetrics for `promtool tsdb create-blocks-from openmetrics`.

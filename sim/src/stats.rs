@@ -141,11 +141,64 @@ impl TgiStats {
     }
 }
 
+/// SGLang state (`collector.py`: `TokenizerMetricsCollector` counters and histograms are updated when a request
+/// finishes, except TTFT (first token) and ITL (every streamed chunk); the scheduler's gauges are levels).
+#[derive(Debug, Clone)]
+pub struct SglangStats {
+    pub prompt_tokens: f64,
+    pub generation_tokens: f64,
+    pub cached_tokens: f64,
+    pub num_requests: f64,
+    pub num_aborted: f64,
+    pub retracted: f64,
+    pub ttft: Hist,
+    pub itl: Hist,
+    pub e2e: Hist,
+    pub queue_time: Hist,
+    pub num_retractions: Hist,
+}
+
+impl SglangStats {
+    fn new() -> SglangStats {
+        SglangStats {
+            prompt_tokens: 0.0,
+            generation_tokens: 0.0,
+            cached_tokens: 0.0,
+            num_requests: 0.0,
+            num_aborted: 0.0,
+            retracted: 0.0,
+            ttft: Hist::new(hist::sglang_ttft()),
+            itl: Hist::new(hist::sglang_itl()),
+            e2e: Hist::new(hist::sglang_e2e()),
+            queue_time: Hist::new(hist::sglang_queue_time()),
+            num_retractions: Hist::new(hist::sglang_num_retractions()),
+        }
+    }
+}
+
+/// llama.cpp server state (`server_metrics`): totals updated when a slot finishes its prompt
+/// (`on_prompt_eval`) and when it is released (`on_prediction`), decode-call counters per `llama_decode()`.
+#[derive(Debug, Clone, Default)]
+pub struct LlamacppStats {
+    /// Prompt tokens actually evaluated (prefix-cache reuse excluded).
+    pub prompt_tokens_total: u64,
+    /// Prompt processing time, milliseconds (per slot, summed).
+    pub prompt_ms_total: f64,
+    pub tokens_predicted_total: u64,
+    /// Generation time, milliseconds (per slot: first token → release, summed).
+    pub predicted_ms_total: f64,
+    pub n_decode_total: u64,
+    pub n_busy_slots_total: u64,
+    pub n_tokens_max: u64,
+}
+
 /// Backend-specific state.
 #[derive(Debug, Clone)]
 pub enum Stats {
     Vllm(Box<VllmStats>),
     Tgi(Box<TgiStats>),
+    Sglang(Box<SglangStats>),
+    Llamacpp(Box<LlamacppStats>),
 }
 
 impl Stats {
@@ -153,6 +206,16 @@ impl Stats {
         match spec.backend {
             BackendKind::Vllm => Stats::Vllm(Box::new(VllmStats::new(spec))),
             BackendKind::Tgi => Stats::Tgi(Box::new(TgiStats::new(spec))),
+            BackendKind::Sglang => Stats::Sglang(Box::new(SglangStats::new())),
+            BackendKind::Llamacpp => Stats::Llamacpp(Box::default()),
+        }
+    }
+
+    /// A prompt was fully processed: `computed` tokens evaluated in `seconds`.
+    pub fn on_prompt_done(&mut self, computed: u32, seconds: f64) {
+        if let Stats::Llamacpp(s) = self {
+            s.prompt_tokens_total += u64::from(computed);
+            s.prompt_ms_total += seconds * 1e3;
         }
     }
 
@@ -166,10 +229,17 @@ impl Stats {
     }
 
     pub fn on_first_scheduled(&mut self, r: &Request) {
-        if let Stats::Vllm(s) = self {
-            s.prompt_tokens += f64::from(r.prompt);
-            s.prefix_queries += f64::from(r.prompt);
-            s.prefix_hits += f64::from(r.cached);
+        match self {
+            Stats::Vllm(s) => {
+                s.prompt_tokens += f64::from(r.prompt);
+                s.prefix_queries += f64::from(r.prompt);
+                s.prefix_hits += f64::from(r.cached);
+            }
+            Stats::Sglang(s) => {
+                let scheduled = r.first_scheduled.unwrap_or(r.arrival);
+                s.queue_time.observe(scheduled - r.arrival);
+            }
+            _ => {}
         }
     }
 
@@ -211,24 +281,38 @@ impl Stats {
                     s.batch_filter_duration[1].observe_n(decode_d * 0.01, k64);
                 }
             }
+            Stats::Sglang(_) => {}
+            Stats::Llamacpp(s) => {
+                s.n_decode_total += k64;
+                s.n_busy_slots_total += u64::from(n_prefill + n_decode) * k64;
+                s.n_tokens_max = s.n_tokens_max.max(u64::from(prefill_tokens + n_decode));
+            }
         }
     }
 
     pub fn on_first_token(&mut self, _r: &Request, ttft: f64) {
-        if let Stats::Vllm(s) = self {
-            s.ttft.observe(ttft);
+        match self {
+            Stats::Vllm(s) => s.ttft.observe(ttft),
+            Stats::Sglang(s) => s.ttft.observe(ttft),
+            _ => {}
         }
     }
 
     pub fn on_itl(&mut self, v: f64, n: u64) {
-        if let Stats::Vllm(s) = self {
-            s.itl.observe_n(v, n);
+        match self {
+            Stats::Vllm(s) => s.itl.observe_n(v, n),
+            // One token per streamed chunk here, so SGLang's split observation (bucket of interval/n
+            // incremented by n, `_sum` by the interval) is n observations of v.
+            Stats::Sglang(s) => s.itl.observe_n(v, n),
+            _ => {}
         }
     }
 
     pub fn on_preempt(&mut self) {
-        if let Stats::Vllm(s) = self {
-            s.preemptions += 1.0;
+        match self {
+            Stats::Vllm(s) => s.preemptions += 1.0,
+            Stats::Sglang(s) => s.retracted += 1.0,
+            _ => {}
         }
     }
 
@@ -283,6 +367,23 @@ impl Stats {
                     .observe(inference / f64::from(r.generated.max(1)));
                 s.generated_tokens.observe(f64::from(r.generated));
                 s.skipped_count += 1;
+            }
+            Stats::Sglang(s) => {
+                // observe_one_finished_request (every finished request, aborted ones included) …
+                s.prompt_tokens += f64::from(r.prompt);
+                s.generation_tokens += f64::from(r.generated);
+                s.cached_tokens += f64::from(r.cached);
+                s.num_requests += 1.0;
+                s.e2e.observe(e2e);
+                s.num_retractions.observe(f64::from(r.preemptions));
+                // … and observe_one_aborted_request for client aborts and engine errors.
+                if r.outcome != Outcome::Ok {
+                    s.num_aborted += 1.0;
+                }
+            }
+            Stats::Llamacpp(s) => {
+                s.tokens_predicted_total += u64::from(r.generated);
+                s.predicted_ms_total += (t - first) * 1e3;
             }
         }
     }

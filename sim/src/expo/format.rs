@@ -93,6 +93,38 @@ pub fn rust_float(v: f64) -> String {
     format!("{v}")
 }
 
+/// C++ `std::ostream << double` with the default precision (`%g`, 6 significant digits), as llama.cpp's
+/// server prints every metric value: `33065`, `2903.63`, `1.23457e+06`, `0`.
+pub fn cpp_g6(v: f64) -> String {
+    if v.is_nan() {
+        return "nan".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    // Round to 6 significant digits first: the exponent after rounding decides the style (as printf does).
+    let sci = format!("{:.5e}", v);
+    let (mant, exp) = sci.split_once('e').expect("{:e} has an exponent");
+    let exp: i32 = exp.parse().expect("integer exponent");
+    let trim = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    if !(-4..6).contains(&exp) {
+        let esign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{esign}{:02}", trim(mant), exp.abs())
+    } else {
+        let decimals = (5 - exp).max(0) as usize;
+        trim(&format!("{v:.decimals$}"))
+    }
+}
+
 /// Label-value escaping of the text formats (backslash, double quote, newline).
 pub fn escape_label_value(v: &str, out: &mut String) {
     for c in v.chars() {
@@ -144,6 +176,25 @@ mod tests {
         assert_eq!(py_repr(1e16), "1e+16");
         assert_eq!(py_repr(123456.0), "123456.0");
         assert_eq!(py_float(1_000_000.0), "1e+06");
+    }
+
+    #[test]
+    fn cpp_formatting_matches_llama_cpp_output() {
+        // Values as llama-server prints them (metrics-catalog.md §4 sources and public captures).
+        for (v, s) in [
+            (33065.0, "33065"),
+            (235.743, "235.743"),
+            (2903.634, "2903.63"),
+            (2.371512, "2.37151"),
+            (1_234_567.0, "1.23457e+06"),
+            (999_999.7, "1e+06"),
+            (0.0, "0"),
+            (0.5, "0.5"),
+            (0.00001234, "1.234e-05"),
+            (100_000.0, "100000"),
+        ] {
+            assert_eq!(cpp_g6(v), s, "{v}");
+        }
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! Exposition: turning a replica's state into the exact text the real server would serve.
 //!
-//! The family builders ([`vllm`], [`tgi`]) describe *what* is exposed (names, HELP, types, labels, values) to a
+//! The family builders ([`vllm`], [`tgi`], [`sglang`], [`llamacpp`]) describe *what* is exposed (names, HELP, types, labels, values) to a
 //! [`Sink`]; sinks decide *how* it is written:
 //! - [`text::PythonText`]: Python `prometheus_client` 0.0.4 text, as vLLM serves it (sorted labels,
 //!   `floatToGoString` numbers, `_created` gauge families, `_count` before `_sum`);
 //! - [`text::RustExporterText`]: `metrics-exporter-prometheus` 0.15 text, as TGI serves it (blank line after
 //!   each family, no HELP for undescribed metrics, Rust `Display` numbers, `le` last, `_sum` before `_count`);
+//! - [`text::CppStreamText`]: llama.cpp's hand-written text (HELP/TYPE/value per metric, C++ `%g` numbers);
+//!   SGLang uses [`text::PythonText`] (prometheus_client, multiprocess mode: no `_created` families);
 //! - the backfill's column sink (`crate::backfill`), which records values per series over time.
 //!
 //! Why not the `prometheus-client` crate's encoder: its 0.0.4 encoder prints `le` the Go way (`le="1"`,
@@ -15,6 +17,8 @@
 //! checked byte-for-byte against both fixtures instead (see `tests/exposition.rs`).
 
 pub mod format;
+pub mod llamacpp;
+pub mod sglang;
 pub mod shape;
 pub mod text;
 pub mod tgi;

@@ -1,6 +1,6 @@
 //! The two text renderers (Prometheus text format 0.0.4, as each real server writes it).
 
-use super::format::{escape_help, escape_label_value, py_float, rust_float};
+use super::format::{cpp_g6, escape_help, escape_label_value, py_float, rust_float};
 use super::{Kind, Sink};
 use crate::hist::Hist;
 
@@ -196,5 +196,45 @@ impl Sink for RustExporterText {
         }
         self.line("_sum", labels, None, &rust_float(sum));
         self.line("_count", labels, None, &count.to_string());
+    }
+}
+
+/// llama.cpp `llama-server` `/metrics`: for every metric `# HELP llamacpp:<name> <help>`, `# TYPE …`, then one
+/// unlabelled sample printed with C++ stream defaults (6 significant digits). No histograms, no summaries.
+#[derive(Debug, Default)]
+pub struct CppStreamText {
+    pub out: String,
+    name: String,
+}
+
+impl Sink for CppStreamText {
+    fn family(&mut self, name: &str, help: Option<&str>, kind: Kind) {
+        self.name = name.to_string();
+        // llama.cpp writes the help verbatim (no escaping; its texts contain none of `\` or newline).
+        self.out.push_str("# HELP ");
+        self.out.push_str(name);
+        self.out.push(' ');
+        self.out.push_str(help.unwrap_or(""));
+        self.out.push_str("\n# TYPE ");
+        self.out.push_str(name);
+        self.out.push(' ');
+        self.out.push_str(kind.as_str());
+        self.out.push('\n');
+    }
+
+    fn scalar(&mut self, labels: &[(&str, &str)], value: f64) {
+        debug_assert!(labels.is_empty(), "llama.cpp metrics have no labels");
+        self.out.push_str(&self.name);
+        self.out.push(' ');
+        self.out.push_str(&cpp_g6(value));
+        self.out.push('\n');
+    }
+
+    fn histogram(&mut self, _labels: &[(&str, &str)], _h: &Hist) {
+        unreachable!("llama.cpp exposes no histograms")
+    }
+
+    fn summary(&mut self, _: &[(&str, &str)], _: &[(&str, f64)], _: f64, _: u64) {
+        unreachable!("llama.cpp exposes no summaries")
     }
 }
