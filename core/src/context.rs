@@ -89,6 +89,7 @@ const FIGURES: &[(&str, &str, Concept, Stat, Option<u64>)] = &[
 /// The default SLO of the budget figure.
 pub fn default_budget_slo() -> SloQuery {
     SloQuery {
+        slo: None,
         sli: Concept::Ttft,
         threshold: Some(0.5),
         objective: 0.99,

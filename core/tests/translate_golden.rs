@@ -200,3 +200,170 @@ fn recording_rules_are_read_when_loaded_and_notices_survive() {
     );
     assert_golden("translate/recorded.promql", &out);
 }
+
+#[test]
+fn slo_queries_naming_their_slo_read_its_records_where_they_answer_exactly() {
+    let slo_records = [
+        (
+            "ttft-500ms",
+            vec!["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"],
+        ),
+        (
+            "errors",
+            vec!["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"],
+        ),
+    ]
+    .into_iter()
+    .map(|(n, ws)| {
+        (
+            n.to_string(),
+            ws.into_iter().map(|w| w.parse().unwrap()).collect(),
+        )
+    })
+    .collect();
+    let detected = Context {
+        recording_rules: true,
+        backends: Some([Backend::Vllm, Backend::Tgi].into()),
+        slo_records: Some(slo_records),
+        ..Context::default()
+    };
+    let undetected = Context {
+        recording_rules: true,
+        ..Context::default()
+    };
+    let ttft = serde_json::json!({"queryType": "slo", "slo": "ttft-500ms", "sli": "ttft", "threshold": 0.5,
+        "objective": 0.99, "backend": "vllm", "groupBy": ["namespace", "model"]});
+    let with = |extra: serde_json::Value| {
+        let mut q = ttft.clone();
+        q.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        q
+    };
+    let mut out = String::new();
+    for (title, ctx, json) in [
+        // Records: every view, at the record level or with the other labels pinned.
+        (
+            "budget, record level",
+            &detected,
+            with(serde_json::json!({"view": "budgetRemaining"})),
+        ),
+        (
+            "attainment, one model in one namespace, fleet-wide",
+            &detected,
+            with(
+                serde_json::json!({"view": "attainment", "models": ["llama-3"], "namespaces": ["prod"], "groupBy": []}),
+            ),
+        ),
+        (
+            "burn rate 5m per model in one namespace",
+            &detected,
+            with(
+                serde_json::json!({"view": "burnRate", "burnWindow": "5m", "namespaces": ["prod"], "groupBy": ["model"]}),
+            ),
+        ),
+        (
+            "error-ratio SLO burn rate 1h, detection unknown",
+            &undetected,
+            serde_json::json!({"queryType": "slo", "slo": "errors", "sli": "error_ratio", "objective": 0.999,
+                "view": "burnRate", "groupBy": ["namespace", "model"]}),
+        ),
+        // Raw, with the reason.
+        (
+            "per model across namespaces",
+            &detected,
+            with(serde_json::json!({"view": "attainment", "groupBy": ["model"]})),
+        ),
+        (
+            "burn window the rules do not record",
+            &detected,
+            with(serde_json::json!({"view": "burnRate", "burnWindow": "4h"})),
+        ),
+        (
+            "SLO window the rules do not record",
+            &detected,
+            with(serde_json::json!({"view": "budgetRemaining", "window": "7d"})),
+        ),
+        (
+            "burn window unknown to the rules, detection unknown",
+            &undetected,
+            with(serde_json::json!({"view": "burnRate", "burnWindow": "4h"})),
+        ),
+        (
+            "free filters",
+            &detected,
+            with(
+                serde_json::json!({"view": "attainment", "filters": [{"label": "pod", "op": "=", "value": "vllm-0"}]}),
+            ),
+        ),
+        (
+            "an SLO the engine does not record",
+            &detected,
+            with(serde_json::json!({"view": "attainment", "slo": "ttft-250ms"})),
+        ),
+        (
+            "recording rules off",
+            &Context {
+                recording_rules: false,
+                ..detected.clone()
+            },
+            with(serde_json::json!({"view": "attainment"})),
+        ),
+    ] {
+        let t = translate(&Query::from_json(&json).unwrap(), ctx).unwrap();
+        assert_eq!(t.targets.len(), 1, "{title}");
+        let recorded = t.targets[0]
+            .expr
+            .contains("namespace_model:inference_slo_errors:ratio_rate");
+        assert_eq!(
+            recorded,
+            !t.targets[0].expr.contains("vllm:") && !t.targets[0].expr.contains("_total"),
+            "{title}: records and raw series mixed: {}",
+            t.targets[0].expr
+        );
+        out.push_str(&format!(
+            "## {title} ({})\n## {json}\n{}\n",
+            if recorded { "records" } else { "raw" },
+            render(&t)
+        ));
+    }
+    assert!(
+        out.contains("# Warning: SLO \"ttft-250ms\" computed from raw series")
+            && out.contains("(recorded: errors, ttft-500ms)"),
+        "{out}"
+    );
+    assert_golden("translate/slo_recorded.promql", &out);
+}
+
+#[test]
+fn the_slo_name_reaches_promql_escaped_and_is_validated() {
+    let q = |slo: &str| {
+        Query::from_json(
+            &serde_json::json!({"queryType": "slo", "slo": slo, "sli": "error_ratio",
+            "objective": 0.999, "view": "attainment", "groupBy": ["namespace", "model"]}),
+        )
+    };
+    for bad in [
+        "",
+        "TTFT",
+        "ttft 500ms",
+        "a\"} or vector(1) #",
+        "ttft_500ms",
+    ] {
+        let e = q(bad).unwrap_err().to_string();
+        assert!(
+            e.starts_with("`slo` must be the name of an SLO in infermon's rules spec"),
+            "{bad:?}: {e}"
+        );
+    }
+    let ctx = Context {
+        recording_rules: true,
+        ..Context::default()
+    };
+    let t = translate(&q("errors").unwrap(), &ctx).unwrap();
+    assert!(
+        t.targets[0].expr.contains(r#"{slo="errors"}"#),
+        "{}",
+        t.targets[0].expr
+    );
+}

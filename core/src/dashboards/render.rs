@@ -453,6 +453,8 @@ pub fn plugin_query(t: &TargetDef) -> Result<Value, DashboardError> {
             burn_window,
             legend,
         } => Query::Slo(SloQuery {
+            // Named, so that with infermon's rules loaded the plugin reads the SLO's recorded error ratios.
+            slo: Some(slo.name.clone()),
             sli: slo.sli,
             threshold: slo.threshold,
             objective: slo.objective,
@@ -469,7 +471,9 @@ pub fn plugin_query(t: &TargetDef) -> Result<Value, DashboardError> {
                 _ => BackendChoice::Auto,
             },
             filters: vec![],
-            group_by: vec![labels::MODEL.to_string()],
+            // The SLO's own level, where its alerts fire and its records are kept: records are ratios and cannot
+            // be re-aggregated per model across namespaces (the Prometheus-only variant shows the same series).
+            group_by: vec![labels::NAMESPACE.to_string(), labels::MODEL.to_string()],
             legend: legend.clone(),
         }),
         TargetDef::Fleet => Query::Fleet(crate::query::FleetQuery {

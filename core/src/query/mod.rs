@@ -135,6 +135,12 @@ pub enum SloView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SloQuery {
+    /// The SLO's name in infermon's rules spec (`slo.yaml`), e.g. `"ttft-500ms"`. With the recording rules loaded,
+    /// the query then reads that SLO's recorded error ratios instead of raw histograms, wherever they answer it
+    /// exactly (see `translate::recorded::try_recorded_slo`). The definition fields below must describe the same
+    /// SLO as the spec does (the generated dashboards copy both from the spec); they are what the raw fallback uses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<String>,
     /// The SLI concept: a latency (with `threshold`) or `error_ratio`.
     pub sli: Concept,
     /// Latency threshold in seconds; must be a histogram bucket boundary of every backend covered.
@@ -278,10 +284,28 @@ impl Query {
     }
 }
 
+/// An SLO name as the rules spec allows it (and as it becomes the `slo` label): lowercase ASCII letters, digits
+/// and dashes, not empty.
+pub fn is_slo_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
 impl SloQuery {
     fn validate(&self) -> Result<(), QueryError> {
         self.scope().validate()?;
         validate_group_by(&self.group_by)?;
+        if let Some(name) = self.slo.as_deref().filter(|n| !is_slo_name(n)) {
+            return Err(invalid(
+                "slo",
+                &format!(
+                    "must be the name of an SLO in infermon's rules spec: lowercase letters, digits and dashes, \
+                     e.g. \"ttft-500ms\" (omit the field for an SLO without recording rules); got {name:?}"
+                ),
+            ));
+        }
         if !self.sli.slo_capable() {
             let accepted: Vec<&str> = Concept::ALL
                 .iter()

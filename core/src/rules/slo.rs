@@ -58,9 +58,22 @@ pub fn can_fire(factor: f64, objective: f64) -> bool {
     factor * (1.0 - objective) < 1.0
 }
 
+/// Every recorded SLI error ratio is named this plus its window (`5m`, …, or the SLO window, as
+/// [`PromDuration`] prints it: `30d`). Shared with the translator, which reads these records for SLO queries, and
+/// with detection, which lists the SLOs and windows an engine records.
+pub const ERROR_RATIO_RECORD_PREFIX: &str = "namespace_model:inference_slo_errors:ratio_rate";
+
+/// The label carrying the SLO's name on every SLO record and alert.
+pub const SLO_LABEL: &str = "slo";
+
 /// Name of the recorded SLI error ratio over `window` (`5m`, …, or the SLO window).
 pub fn error_ratio_record(window: &str) -> String {
-    format!("namespace_model:inference_slo_errors:ratio_rate{window}")
+    format!("{ERROR_RATIO_RECORD_PREFIX}{window}")
+}
+
+/// The window of a recorded SLI error ratio from its name (`…:ratio_rate30d` → 30d); `None` for other names.
+pub fn error_ratio_record_window(name: &str) -> Option<PromDuration> {
+    name.strip_prefix(ERROR_RATIO_RECORD_PREFIX)?.parse().ok()
 }
 
 pub const BUDGET_RECORD: &str = "namespace_model:inference_slo_error_budget_remaining:ratio";
@@ -83,6 +96,7 @@ fn error_ratio_expr(slo: &Slo, window: PromDuration) -> Result<String, Translate
         ..Context::default()
     };
     let query = SloQuery {
+        slo: None,
         sli: slo.sli,
         threshold: slo.threshold,
         objective: slo.objective,
@@ -131,7 +145,7 @@ pub fn slo_rules(spec: &SloSpec, opts: &AlertOptions) -> Result<RuleFile, SloRul
             slo: slo.name.clone(),
             source: Box::new(source),
         };
-        let labels = BTreeMap::from([("slo".to_string(), slo.name.clone())]);
+        let labels = BTreeMap::from([(SLO_LABEL.to_string(), slo.name.clone())]);
         let period = slo.window.to_string();
 
         // 1. SLI error ratios per window, and over the whole period.

@@ -126,6 +126,7 @@ impl SloSpec {
                 return Err(bad("name", "is used twice".into()));
             }
             let query = crate::query::SloQuery {
+                slo: None,
                 sli: slo.sli,
                 threshold: slo.threshold,
                 objective: slo.objective,

@@ -15,7 +15,7 @@ use crate::catalog::{Backend, Concept};
 use crate::duration::PromDuration;
 use crate::query::{Query, Stat};
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub use fleet::FLEET_COLUMNS;
 
@@ -32,6 +32,11 @@ pub struct Context {
     pub present_metrics: Option<BTreeSet<String>>,
     /// infermon's recording rules are loaded: use the recorded series where they answer the query.
     pub recording_rules: bool,
+    /// infermon's SLO records found on the engine: SLO name → the windows its error ratio is recorded over
+    /// (`namespace_model:inference_slo_errors:ratio_rate<window>{slo="<name>"}`). `None` when unknown: an SLO query
+    /// naming an SLO then trusts that the rules record it over the SLI windows and the query's own window. Known, a
+    /// query naming an SLO or window the engine does not record is computed from raw series, with a notice.
+    pub slo_records: Option<BTreeMap<String, BTreeSet<PromDuration>>>,
     /// The target label that carries the model of servers without a model label (TGI, llama.cpp).
     pub model_label: String,
 }
@@ -43,6 +48,7 @@ impl Default for Context {
             backends: None,
             present_metrics: None,
             recording_rules: false,
+            slo_records: None,
             model_label: crate::catalog::names::labels::MODEL.to_string(),
         }
     }

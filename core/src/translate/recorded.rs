@@ -4,16 +4,23 @@
 //! Names follow Prometheus's `level:metric:operations` convention with the uniform labels `namespace` and `model`:
 //! `namespace_model:inference_ttft_seconds:p95_rate5m`. The full table is in `docs/rules.md`. Recorded series are
 //! backend-agnostic: one name covers vLLM, TGI, SGLang and llama.cpp models alike.
+//!
+//! SLO queries that name their SLO (`"slo": "ttft-500ms"`) read the SLO records of `core::rules::slo` instead:
+//! `namespace_model:inference_slo_errors:ratio_rate<window>{slo="…"}` holds the events-weighted error ratio per
+//! namespace and model, so every view is one arithmetic step from it ([`try_recorded_slo`]). Being ratios, these
+//! records cannot be re-aggregated to a coarser level (an average of ratios is not the ratio of the sums), so they
+//! are read only where each output series is exactly one record series.
 
 use super::metric::Build;
 use super::scope::Selectors;
-use super::Context;
+use super::{Context, Severity};
 use crate::catalog::names::labels;
 use crate::catalog::{support, Backend, Concept, Source, Support};
 use crate::duration::PromDuration;
 use crate::promql::{AggOp, BinOp, Expr, Matcher, Selector};
-use crate::query::{BackendChoice, MetricQuery, Query, Stat};
-use std::ops::{Div, Mul};
+use crate::query::{BackendChoice, MetricQuery, Query, SloQuery, SloView, Stat};
+use crate::rules::slo::{error_ratio_record, SLI_WINDOWS, SLO_LABEL};
+use std::ops::{Div, Mul, Sub};
 
 /// Every recorded series name starts with this (detection of infermon's rules on an engine).
 pub const RECORD_PREFIX: &str = "namespace_model:inference_";
@@ -284,6 +291,130 @@ pub(super) fn try_recorded(q: &MetricQuery, stat: Stat, ctx: &Context) -> Option
         _ => return None,
     };
     Some(expr.to_string())
+}
+
+/// Why an SLO query naming its SLO is still computed from raw series: a warning when the engine does not record
+/// the SLO at all (a misspelt name, or rules from another spec), else information.
+fn slo_fallback(
+    q: &SloQuery,
+    name: &str,
+    window: PromDuration,
+    ctx: &Context,
+) -> Option<(Severity, String)> {
+    let info = |s: String| Some((Severity::Info, s));
+    if !q.filters.is_empty() {
+        return info("label filters apply to raw series only".into());
+    }
+    let level_or_pinned = |l: &str| {
+        q.group_by.iter().any(|g| g == l)
+            || match l {
+                labels::NAMESPACE => q.namespaces.len() == 1,
+                _ => q.models.len() == 1,
+            }
+    };
+    if !q
+        .group_by
+        .iter()
+        .all(|l| RECORD_LEVEL.contains(&l.as_str()))
+        || !RECORD_LEVEL.iter().all(|l| level_or_pinned(l))
+    {
+        let by = if q.group_by.is_empty() {
+            "one fleet-wide series".to_string()
+        } else {
+            format!("grouping by {}", q.group_by.join(", "))
+        };
+        return info(format!(
+            "its records hold one error ratio per namespace and model, and ratios cannot be re-aggregated into {by} \
+             (group by namespace and model, or select a single namespace and model, to read them)"
+        ));
+    }
+    let record = error_ratio_record(&window.to_string());
+    match &ctx.slo_records {
+        Some(slos) => match slos.get(name) {
+            None => {
+                let known: Vec<&str> = slos.keys().map(String::as_str).collect();
+                return Some((
+                    Severity::Warning,
+                    format!(
+                        "the rules on this engine record no SLO named {name:?} (recorded: {})",
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                ));
+            }
+            Some(windows) if !windows.contains(&window) => {
+                let w: Vec<String> = windows.iter().map(|w| w.to_string()).collect();
+                return info(format!(
+                    "its error ratio is not recorded over {window} (recorded: {})",
+                    w.join(", ")
+                ));
+            }
+            Some(_) => {}
+        },
+        None => {
+            // Unknown to detection: the rules record the SLI windows and the SLO's own window (the query's).
+            let recorded = SLI_WINDOWS.contains(&window.to_string().as_str()) || window == q.window;
+            let absent = ctx
+                .present_metrics
+                .as_ref()
+                .is_some_and(|names| !names.contains(&record));
+            if !recorded || absent {
+                return info(format!("its error ratio is not recorded over {window}"));
+            }
+        }
+    }
+    None
+}
+
+/// The SLO records' answer to `q` when it names its SLO, infermon's rules are loaded, and the records answer it
+/// exactly: no free filters; grouping ⊆ {namespace, model}, every record-level label not grouped by pinned to one
+/// value (so each output series is one record series: ratios cannot be summed); the window recorded.
+///
+/// `Ok(None)`: the query does not ask for records. `Err(notice)`: it does, but raw series must answer, and the
+/// notice says why.
+pub(super) fn try_recorded_slo(
+    q: &SloQuery,
+    ctx: &Context,
+) -> Result<Option<Expr>, (Severity, String)> {
+    let Some(name) = q.slo.as_deref() else {
+        return Ok(None);
+    };
+    if !ctx.recording_rules {
+        return Ok(None);
+    }
+    let window = match q.view {
+        SloView::BurnRate => q.burn_window.unwrap_or(PromDuration::from_secs(3600)),
+        SloView::Attainment | SloView::BudgetRemaining => q.window,
+    };
+    if let Some((severity, reason)) = slo_fallback(q, name, window, ctx) {
+        return Err((
+            severity,
+            format!("SLO {name:?} computed from raw series, not from its recorded error ratios: {reason}."),
+        ));
+    }
+    let mut matchers = vec![Matcher::eq(SLO_LABEL, name)];
+    if !q.namespaces.is_empty() {
+        matchers.push(Matcher::any_of(labels::NAMESPACE, &q.namespaces));
+    }
+    if !q.models.is_empty() {
+        matchers.push(Matcher::any_of(labels::MODEL, &q.models));
+    }
+    // One record series per output series (checked above): `sum by` only sets the output labels to the grouping,
+    // as the raw translation's.
+    let ratio = Expr::agg(
+        AggOp::Sum,
+        &q.group_by,
+        Expr::vector(Selector::new(error_ratio_record(&window.to_string())).with_all(matchers)),
+    );
+    let budget = super::slo::error_budget(q.objective);
+    Ok(Some(match q.view {
+        SloView::Attainment => Expr::Number(1.0).sub(ratio),
+        SloView::BudgetRemaining => Expr::Number(1.0).sub(ratio.div(Expr::Number(budget))),
+        SloView::BurnRate => ratio.div(Expr::Number(budget)),
+    }))
 }
 
 #[cfg(test)]

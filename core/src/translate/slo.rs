@@ -245,18 +245,31 @@ pub(super) fn translate(q: &SloQuery, ctx: &Context) -> Result<Translation, Tran
         return Ok(out);
     }
     let attainment = Expr::or_all(attainments);
-    // Rounded so that 1 - 0.999 prints as 0.001, not 0.0010000000000000009.
-    let budget = ((1.0 - q.objective) * 1e12).round() / 1e12;
-    let (expr, unit) = match q.view {
-        SloView::Attainment => (attainment, "percentunit"),
+    let budget = error_budget(q.objective);
+    let unit = match q.view {
+        SloView::Attainment | SloView::BudgetRemaining => "percentunit",
+        SloView::BurnRate => "x",
+    };
+    // With infermon's rules loaded, a query naming its SLO reads the SLO's recorded error ratio instead (same
+    // answer, one sample per series and step); the notices about backends and approximations above still apply.
+    let recorded = match super::recorded::try_recorded_slo(q, ctx) {
+        Ok(expr) => expr,
+        Err((severity, reason)) => {
+            out.notice(severity, reason);
+            None
+        }
+    };
+    let (expr, unit) = match (recorded, q.view) {
+        (Some(expr), _) => (expr, unit),
+        (None, SloView::Attainment) => (attainment, unit),
         // 1 - (1 - attainment) / (1 - objective)
-        SloView::BudgetRemaining => (
+        (None, SloView::BudgetRemaining) => (
             Expr::Number(1.0).sub(Expr::Number(1.0).sub(attainment).div(Expr::Number(budget))),
-            "percentunit",
+            unit,
         ),
-        SloView::BurnRate => (
+        (None, SloView::BurnRate) => (
             Expr::Number(1.0).sub(attainment).div(Expr::Number(budget)),
-            "x",
+            unit,
         ),
     };
     out.targets.push(Target {
@@ -270,6 +283,11 @@ pub(super) fn translate(q: &SloQuery, ctx: &Context) -> Result<Translation, Tran
         instant: false,
     });
     Ok(out)
+}
+
+/// The error budget `1 - objective`, rounded so that 1 - 0.999 prints as 0.001, not 0.0010000000000000009.
+pub(super) fn error_budget(objective: f64) -> f64 {
+    ((1.0 - objective) * 1e12).round() / 1e12
 }
 
 /// `expr > 0`: an idle window yields no value instead of NaN.

@@ -10,9 +10,11 @@
 use infermon_core::catalog::Backend;
 use infermon_core::dashboards::{Dashboard, Variant};
 use infermon_core::query::Query;
+use infermon_core::rules::slo::{error_ratio_record_window, ERROR_RATIO_RECORD_PREFIX, SLO_LABEL};
 use infermon_core::translate::{translate, Context};
+use infermon_core::PromDuration;
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 fn form(pairs: &[(&str, &str)]) -> String {
     pairs
@@ -95,8 +97,30 @@ pub fn detect(url: &str, rate_window: &str) -> Context {
         backends: Some(backends),
         present_metrics: Some(names),
         recording_rules,
+        slo_records: recording_rules.then(|| slo_records(url)),
         ..Context::default()
     }
+}
+
+/// The SLOs the engine records and over which windows, as the plugin detects them: one instant query over the
+/// SLI error-ratio records, `count by (__name__, slo)`.
+pub fn slo_records(url: &str) -> BTreeMap<String, BTreeSet<PromDuration>> {
+    let expr = format!(
+        "count by (__name__, {SLO_LABEL}) ({{__name__=~\"{ERROR_RATIO_RECORD_PREFIX}.+\"}})"
+    );
+    let mut out: BTreeMap<String, BTreeSet<PromDuration>> = BTreeMap::new();
+    for s in instant(url, &expr).unwrap() {
+        let (Some(name), Some(slo)) = (
+            s["metric"]["__name__"].as_str(),
+            s["metric"][SLO_LABEL].as_str(),
+        ) else {
+            continue;
+        };
+        if let Some(w) = error_ratio_record_window(name) {
+            out.entry(slo.to_string()).or_default().insert(w);
+        }
+    }
+    out
 }
 
 /// Data panels of a dashboard: (panel title, targets).

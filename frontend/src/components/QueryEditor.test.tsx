@@ -202,6 +202,18 @@ describe('QueryEditor', () => {
     expect(last().view).toBe('budgetRemaining');
     expect(last().burnWindow).toBeUndefined();
 
+    // the SLO name links the query to the rules' records; a name the spec could not hold is flagged
+    const name = screen.getByLabelText('SLO name');
+    await user.click(name);
+    await user.paste('TTFT 500');
+    expect(last().slo).toBe('TTFT 500');
+    expect(await screen.findByText('Lowercase letters, digits and dashes, e.g. ttft-500ms')).toBeInTheDocument();
+    await user.clear(name);
+    expect(last().slo).toBeUndefined();
+    await user.paste('ttft-500ms');
+    expect(last().slo).toBe('ttft-500ms');
+    expect(screen.queryByText('Lowercase letters, digits and dashes, e.g. ttft-500ms')).not.toBeInTheDocument();
+
     // error_ratio takes no threshold
     await pick(user, 'SLI', 'Error ratio');
     expect(last().sli).toBe('error_ratio');

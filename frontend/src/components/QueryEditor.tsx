@@ -25,6 +25,7 @@ import type { DataSource } from '../datasource';
 import { FALLBACK_CONCEPTS, STATS_BY_KIND } from '../query/concepts';
 import { switchQueryType } from '../query/defaults';
 import { InfermonQuery, QueryType, SloView } from '../query/types';
+import { sloNameOk } from '../query/validate';
 import { CatalogConcept, ModelInfo, errorMessage } from '../resources';
 import { InfermonOptions } from '../settings/types';
 import { PromqlPreview } from './PromqlPreview';
@@ -343,6 +344,7 @@ function SloFields({
   blurRun,
 }: FieldProps & { concept?: CatalogConcept; thresholds: number[] }) {
   const isLatency = query.sli !== 'error_ratio';
+  const sloNameInvalid = query.slo !== undefined && !sloNameOk(query.slo);
   const thresholdOptions: Array<ComboboxOption<string>> = thresholds.map((t) => ({
     value: String(t),
     label: formatSeconds(t),
@@ -460,6 +462,26 @@ function SloFields({
             />
           </InlineField>
         )}
+      </InlineFieldRow>
+      <InlineFieldRow>
+        <InlineField
+          label="SLO name"
+          htmlFor="infermon-slo-name"
+          labelWidth={LABEL_WIDTH}
+          tooltip="The SLO's name in infermon's rules spec (slo.yaml), e.g. ttft-500ms. With the recording rules loaded, its recorded error ratios answer the query (group by namespace and model); the fields above must match the spec's SLO. Empty: computed from raw series."
+          invalid={sloNameInvalid}
+          error={sloNameInvalid ? 'Lowercase letters, digits and dashes, e.g. ttft-500ms' : undefined}
+        >
+          <Input
+            id="infermon-slo-name"
+            aria-label="SLO name"
+            width={20}
+            placeholder="optional"
+            value={query.slo ?? ''}
+            onChange={(e) => set({ slo: e.currentTarget.value.trim() || undefined }, false)}
+            onBlur={blurRun}
+          />
+        </InlineField>
       </InlineFieldRow>
     </>
   );

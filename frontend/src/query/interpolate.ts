@@ -56,7 +56,7 @@ export function interpolateQuery(query: InfermonQuery, replace: Replace, scopedV
   const s = (v: string | undefined) => (v === undefined ? undefined : replace(v, scopedVars));
   const out: InfermonQuery = { ...query };
 
-  for (const key of ['concept', 'stat', 'sli', 'window', 'burnWindow', 'expr'] as const) {
+  for (const key of ['concept', 'stat', 'sli', 'slo', 'window', 'burnWindow', 'expr'] as const) {
     if (typeof query[key] === 'string') {
       out[key] = s(query[key]);
     }

@@ -58,6 +58,13 @@ export interface MetricQuery extends DataQuery, Scope {
 
 export interface SloQuery extends DataQuery, Scope {
   queryType: 'slo';
+  /**
+   * The SLO's name in infermon's rules spec (lowercase letters, digits, dashes), e.g. "ttft-500ms". With the recording
+   * rules loaded, the backend reads that SLO's recorded error ratios instead of raw histograms where they answer
+   * exactly (grouping by namespace and model, a recorded window, no filters); the other fields must describe the same
+   * SLO as the spec.
+   */
+  slo?: string;
   /** The SLI concept: a latency (with `threshold`) or error_ratio. */
   sli: string;
   /** Latency threshold in seconds; must be a bucket boundary unless `interpolate` is set. */
@@ -97,6 +104,7 @@ export interface InfermonQuery extends DataQuery {
   concept?: string;
   stat?: string;
   sli?: string;
+  slo?: string;
   models?: string[];
   namespaces?: string[];
   backend?: BackendChoice;
@@ -119,7 +127,19 @@ const SCOPE: ModelField[] = ['models', 'namespaces', 'backend', 'filters'];
 /** The model fields each query type accepts (the backend rejects any other field). */
 export const FIELDS_BY_TYPE: Record<QueryType, ModelField[]> = {
   metric: ['concept', 'stat', ...SCOPE, 'groupBy', 'legend', 'window'],
-  slo: ['sli', 'threshold', 'objective', 'window', 'view', 'burnWindow', 'interpolate', ...SCOPE, 'groupBy', 'legend'],
+  slo: [
+    'slo',
+    'sli',
+    'threshold',
+    'objective',
+    'window',
+    'view',
+    'burnWindow',
+    'interpolate',
+    ...SCOPE,
+    'groupBy',
+    'legend',
+  ],
   fleet: [...SCOPE],
   promql: ['expr', 'legend'],
 };

@@ -28,6 +28,7 @@ export const FIELD_SPECS: Record<ModelField, Spec> = {
   concept: 'string',
   stat: 'string',
   sli: 'string',
+  slo: 'string',
   models: 'strings',
   namespaces: 'strings',
   backend: BACKENDS,
@@ -70,8 +71,12 @@ function typeProblem(field: string, spec: Spec, v: unknown): string | undefined 
 const DURATION_RE = /^([0-9]+(ms|s|m|h|d|w|y))+$/;
 const VAR_RE = /\$\w+|\$\{[^}]+\}|\[\[[^\]]+\]\]/;
 const LABEL_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** An SLO name as the rules spec allows it (core's `is_slo_name`). */
+const SLO_NAME_RE = /^[a-z0-9-]+$/;
 
 const isVar = (v: unknown) => typeof v === 'string' && VAR_RE.test(v);
+/** True for a valid SLO name, or a template variable resolved at query time. */
+export const sloNameOk = (v: string) => SLO_NAME_RE.test(v) || isVar(v);
 const filled = (v: unknown) => typeof v === 'string' && v.trim() !== '';
 const durationOk = (v: unknown) => typeof v === 'string' && (DURATION_RE.test(v) || isVar(v));
 const labelOk = (v: unknown) => typeof v === 'string' && (LABEL_RE.test(v) || isVar(v));
@@ -126,6 +131,9 @@ export function problems(q: InfermonQuery): string[] {
     case 'slo': {
       if (!filled(q.sli)) {
         out.push('sli: choose the SLI concept');
+      }
+      if (q.slo !== undefined && !sloNameOk(q.slo)) {
+        out.push('slo: the name of an SLO in the rules spec: lowercase letters, digits and dashes, e.g. ttft-500ms');
       }
       const obj = q.objective as unknown;
       if (!isVar(obj) && !(typeof obj === 'number' && obj > 0 && obj < 1)) {
