@@ -4,13 +4,15 @@
 //!
 //! Three cheap requests: metric names restricted to the inference prefixes (`/api/v1/label/__name__/values` with
 //! a `match[]`), the vLLM `engine` label (V1 servers label every series with it, V0 servers do not), and one
-//! instant query per backend for its models. Results are cached per data-source instance ([`crate::instance`]).
+//! instant query per backend for its models (plus one for the SLOs infermon's rules record, when they are loaded).
+//! Results are cached per data-source instance ([`crate::instance`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use infermon_core::catalog::names::labels;
 use infermon_core::query::{BackendChoice, MetricQuery, Query, Stat};
-use infermon_core::{translate, Backend, Concept, Context};
+use infermon_core::rules::slo::{error_ratio_record_window, ERROR_RATIO_RECORD_PREFIX, SLO_LABEL};
+use infermon_core::{translate, Backend, Concept, Context, PromDuration};
 use infermon_prom::{Client, Error, QueryData};
 use serde::Serialize;
 
@@ -47,6 +49,11 @@ pub struct Detection {
     pub recording_rules: bool,
     #[serde(skip)]
     pub names: BTreeSet<String>,
+    /// infermon's SLO records: SLO name → windows its error ratio is recorded over; `None` when not asked (no
+    /// recording rules) or the engine refused the query. Lets an SLO query naming an SLO the rules do not record
+    /// fall back to raw series with a notice instead of an empty panel.
+    #[serde(skip)]
+    pub slo_records: Option<BTreeMap<String, BTreeSet<PromDuration>>>,
 }
 
 impl Detection {
@@ -88,6 +95,12 @@ pub async fn detect(client: &Client, model_label: &str) -> Result<Detection, Err
                 .any(|r| r.name().starts_with(RECORDED_PREFIX));
         }
     }
+
+    let slo_records = if recording_rules {
+        slo_records(client).await
+    } else {
+        None
+    };
 
     let ctx = Context {
         backends: Some(present.clone()),
@@ -159,7 +172,28 @@ pub async fn detect(client: &Client, model_label: &str) -> Result<Detection, Err
         models: models.into_iter().collect(),
         recording_rules,
         names,
+        slo_records,
     })
+}
+
+/// Which SLOs the engine records, over which windows: one instant query, `count by (__name__, slo)` of the SLI
+/// error-ratio records (`namespace_model:inference_slo_errors:ratio_rate<window>`). An engine that refuses it
+/// leaves the answer unknown (`None`), as before detection knew about SLOs.
+async fn slo_records(client: &Client) -> Option<BTreeMap<String, BTreeSet<PromDuration>>> {
+    let expr = format!(
+        r#"count by (__name__, {SLO_LABEL}) ({{__name__=~"{ERROR_RATIO_RECORD_PREFIX}.+"}})"#
+    );
+    let r = client.query(&expr, None, false).await.ok()?;
+    let mut out: BTreeMap<String, BTreeSet<PromDuration>> = BTreeMap::new();
+    for s in r.data.as_vector() {
+        let (Some(name), Some(slo)) = (s.labels.get("__name__"), s.labels.get(SLO_LABEL)) else {
+            continue;
+        };
+        if let Some(window) = error_ratio_record_window(name) {
+            out.entry(slo.to_string()).or_default().insert(window);
+        }
+    }
+    Some(out)
 }
 
 /// `count by (model, namespace)` of a gauge every server of `backend` exposes, with the uniform model label.

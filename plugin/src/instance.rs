@@ -62,6 +62,7 @@ impl Instance {
             RecordingRules::Off => false,
             RecordingRules::Auto => detection.map(|d| d.recording_rules).unwrap_or(false),
         };
+        ctx.slo_records = detection.and_then(|d| d.slo_records.clone());
         ctx
     }
 }
