@@ -45,6 +45,9 @@ pub enum Profile {
     Slo,
     /// Every engine family of the live exposition (not the process/python/http collectors).
     Full,
+    /// Exactly the families the catalog reads for each backend (complete histograms): what every inference query
+    /// needs, without TGI's 1 024-bucket batch-size histogram and the like.
+    Catalog,
 }
 
 impl std::str::FromStr for Profile {
@@ -54,8 +57,9 @@ impl std::str::FromStr for Profile {
             "minimal" => Ok(Profile::Minimal),
             "slo" => Ok(Profile::Slo),
             "full" => Ok(Profile::Full),
+            "catalog" => Ok(Profile::Catalog),
             other => Err(format!(
-                "unknown profile {other:?}: accepted values are minimal, slo, full"
+                "unknown profile {other:?}: accepted values are minimal, slo, full, catalog"
             )),
         }
     }
@@ -85,16 +89,29 @@ const SLO_TGI: &[&str] = &[
 ];
 
 /// Every base family name the catalog reads for `backend` (histograms without `_bucket`).
-fn catalog_families(backend: BackendKind) -> std::collections::BTreeSet<&'static str> {
-    use infermon_core::catalog::{support, Concept, Support};
-    Concept::ALL
-        .iter()
-        .filter_map(|c| match support(*c, backend.catalog()) {
-            Support::Supported { source, .. } => Some(source.metric_names()),
-            Support::Unsupported(_) => None,
-        })
-        .flatten()
-        .collect()
+fn catalog_families(backend: BackendKind) -> &'static std::collections::BTreeSet<&'static str> {
+    use infermon_core::catalog::{support, Backend, Concept, Support};
+    use std::collections::BTreeSet;
+    static SETS: std::sync::OnceLock<Vec<(Backend, BTreeSet<&'static str>)>> =
+        std::sync::OnceLock::new();
+    let sets = SETS.get_or_init(|| {
+        Backend::ALL
+            .into_iter()
+            .map(|b| {
+                let names = Concept::ALL
+                    .iter()
+                    .filter_map(|c| match support(*c, b) {
+                        Support::Supported { source, .. } => Some(source.metric_names()),
+                        Support::Unsupported(_) => None,
+                    })
+                    .flatten()
+                    .collect();
+                (b, names)
+            })
+            .collect()
+    });
+    let b = backend.catalog();
+    &sets.iter().find(|(x, _)| *x == b).expect("every backend").1
 }
 
 /// Buckets kept by [`Profile::Minimal`]: (family, `le`).
@@ -114,6 +131,11 @@ impl Profile {
     fn wants(self, backend: BackendKind, family: &str) -> bool {
         match self {
             Profile::Full => true,
+            Profile::Catalog => {
+                let set = catalog_families(backend);
+                // TGI's token counters are the `_sum` of a histogram: keep the histogram.
+                set.contains(family) || set.contains(format!("{family}_sum").as_str())
+            }
             Profile::Slo | Profile::Minimal => match backend {
                 BackendKind::Vllm => SLO_VLLM.contains(&family),
                 BackendKind::Tgi => SLO_TGI.contains(&family),

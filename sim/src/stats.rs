@@ -82,6 +82,9 @@ impl VllmStats {
     }
 }
 
+/// Validation time TGI adds in front of every request (part of `tgi_request_duration`), seconds.
+pub const TGI_VALIDATION_S: f64 = 0.0007;
+
 /// TGI 3.x state. Series that TGI creates lazily (on first increment) carry a `touched` flag.
 #[derive(Debug, Clone)]
 pub struct TgiStats {
@@ -136,7 +139,7 @@ impl TgiStats {
             batch_filter_duration: [d(), d()],
             batch_concat_duration: d(),
             batch_concat: 0,
-            validation_s: 0.0007,
+            validation_s: TGI_VALIDATION_S,
         }
     }
 }
