@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod data;
+pub mod panels;
 pub mod sim_data;
 
 use std::collections::{BTreeMap, HashMap};
