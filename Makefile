@@ -6,7 +6,7 @@ DEBIAN_PACKAGES := prometheus prometheus-alertmanager victoria-metrics tmux
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: plugin plugin-package-check docs-screenshots generated test deps debian-deps fmt clippy cargo-test frontend-deps frontend-test demo plugin golden
+.PHONY: plugin plugin-package-check docs docs-screenshots generated test deps debian-deps fmt clippy cargo-test frontend-deps frontend-test demo plugin golden
 
 test: deps fmt clippy generated cargo-test frontend-test plugin-package-check
 
@@ -55,6 +55,12 @@ plugin-package-check: cargo-test frontend-test
 # The Grafana plugin package: dist/infermon-inference-datasource/ and a zip (release build).
 plugin:
 	scripts/package-plugin.sh
+
+# The README's dashboard images (docs/img/dashboards/*.svg), drawn from real query results: a backfilled day of
+# the simulated fleet in a temporary Prometheus, every panel answered as the plugin answers it. Reproducible.
+docs: debian-deps
+	$(CARGO) build --locked -p infermon-cli
+	./target/debug/infermon render --out docs/img/dashboards
 
 # Screenshots of the editors rendered by the real components (needs Debian chromium).
 docs-screenshots:

@@ -35,6 +35,8 @@ enum Command {
     Top(cmd::top::TopArgs),
     /// A live stack on this machine: simulated fleet, Prometheus with infermon's rules, Alertmanager, webhook.
     Demo(cmd::demo::DemoArgs),
+    /// Draw the dashboards as SVG images from real query results (the README's images; `make docs`).
+    Render(cmd::render::RenderArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +49,7 @@ fn main() -> ExitCode {
         Command::Query(args) => cmd::query::run(args).map_err(Into::into),
         Command::Top(args) => cmd::top::run(args).map_err(Into::into),
         Command::Demo(args) => cmd::demo::run(args).map_err(Into::into),
+        Command::Render(args) => cmd::render::run(args).map_err(Into::into),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,6 +4,7 @@ pub mod dashboards;
 pub mod demo;
 pub mod generated;
 pub mod query;
+pub mod render;
 pub mod rules;
 pub mod sim;
 pub mod top;
