@@ -496,6 +496,25 @@ async fn every_catalog_cell_agrees_with_the_simulators_ground_truth_on_both_engi
             eprintln!("{b:>9} {c:<28} {n:>4} points, {bad} off");
         }
     }
+    // Information for the catalog: how far llama.cpp's "TPOT" (summed decode time over summed generated tokens)
+    // is from the per-request TPOT vLLM records (decode time / (tokens − 1), averaged over requests).
+    let llama = model_of(Backend::Llamacpp);
+    let mut worst: f64 = 0.0;
+    for ((m, _), p) in &e.truth {
+        if *m != llama {
+            continue;
+        }
+        let fin = finished(p);
+        let tpots: Vec<f64> = fin.iter().filter_map(|r| r.tpot()).collect();
+        let per_request = tpots.iter().sum::<f64>() / tpots.len() as f64;
+        let counters = fin.iter().filter_map(|r| r.decode).sum::<f64>()
+            / fin.iter().map(|r| f64::from(r.generated)).sum::<f64>();
+        worst = worst.max((counters - per_request).abs() / per_request);
+    }
+    eprintln!(
+        "llama.cpp TPOT from counters vs per-request TPOT: up to {:.1} % apart",
+        worst * 100.0
+    );
     assert!(checked > 2000, "{checked} points");
     assert!(
         failures.is_empty(),
