@@ -1,4 +1,4 @@
-//! Benchmark (prints figures; not a timed test): samples Prometheus touches to load the Inference overview once —
+//! Benchmark (prints figures; not a timed test): samples Prometheus touches to load a dashboard once —
 //! the sum of `stats.samples.totalQueryableSamples` (`stats=all`) over all its queries, as range queries over 6 h —
 //! with infermon's recording rules present vs absent, on the same backfilled data.
 //!
@@ -11,7 +11,10 @@
 //! - raw: every overview target translated by core without recording rules (what the plugin runs when the rules
 //!   are absent);
 //! - recorded (Prometheus-only variant): the generated expressions, which read recorded series only;
-//! - plugin with rules: core's translation with `recording_rules: true` (SLO views are translated from raw series).
+//! - plugin with rules: core's translation with `recording_rules: true` (SLO panels name their SLO, so they read
+//!   its recorded error ratios).
+//!
+//! Both the Inference overview and the SLOs and error budgets dashboard are measured.
 //!
 //! Run: `cargo run --release -p infermon-cli --example dashboards_samples`
 
@@ -96,9 +99,9 @@ fn backfill_rules(prom: &Prometheus, rules: &Path, out: &Path, start: i64, end: 
     .unwrap_or_else(|e| panic!("promtool rules backfill: {e}"));
 }
 
-fn overview(all: &[Dashboard], variant: Variant) -> &Dashboard {
+fn board<'a>(all: &'a [Dashboard], variant: Variant, name: &str) -> &'a Dashboard {
     all.iter()
-        .find(|d| d.variant == variant && d.uid.ends_with("overview"))
+        .find(|d| d.variant == variant && d.uid.ends_with(name))
         .unwrap()
 }
 
@@ -193,51 +196,40 @@ fn main() {
         recording_rules: true,
         ..raw_ctx.clone()
     };
-    let plugin = overview(&all, Variant::Plugin);
-    let mut total = [0u64; 3];
-    let mut empty = [0usize; 3];
-    println!(
-        "{:<44} {:>12} {:>12} {:>12}",
-        "panel (overview)", "raw", "plugin+rules", "prom-only"
-    );
-    let prom_targets = targets(overview(&all, Variant::Prometheus));
-    for (title, t) in targets(plugin) {
-        let q = Query::from_json(&{
-            let mut t = t.clone();
-            t["models"] = serde_json::json!([]);
-            t["namespaces"] = serde_json::json!([]);
-            t
-        })
-        .unwrap();
-        let mut row = [0u64; 3];
-        for (k, ctx) in [&raw_ctx, &rec_ctx].into_iter().enumerate() {
-            for target in translate(&q, ctx).unwrap().targets {
-                let (series, s) = samples(prom.url(), &target.expr, qs, qe);
-                row[k] += s;
-                empty[k] += usize::from(series == 0);
+    for name in ["overview", "slos"] {
+        let plugin = board(&all, Variant::Plugin, name);
+        let mut total = [0u64; 3];
+        let mut empty = [0usize; 3];
+        println!(
+            "{:<44} {:>12} {:>12} {:>12}",
+            format!("panel ({name})"),
+            "raw",
+            "plugin+rules",
+            "prom-only"
+        );
+        let prom_targets = targets(board(&all, Variant::Prometheus, name));
+        for (title, t) in targets(plugin) {
+            let q = Query::from_json(&{
+                let mut t = t.clone();
+                t["models"] = serde_json::json!([]);
+                t["namespaces"] = serde_json::json!([]);
+                t
+            })
+            .unwrap();
+            let mut row = [0u64; 3];
+            for (k, ctx) in [&raw_ctx, &rec_ctx].into_iter().enumerate() {
+                for target in translate(&q, ctx).unwrap().targets {
+                    let (series, s) = samples(prom.url(), &target.expr, qs, qe);
+                    row[k] += s;
+                    empty[k] += usize::from(series == 0);
+                }
             }
-        }
-        // The same panel in the Prometheus-only variant (targets of the panel with the same title and refId).
-        for (pt, ptarget) in prom_targets
-            .iter()
-            .filter(|(pt, pq)| *pt == title && pq["refId"] == t["refId"])
-        {
-            let _ = pt;
-            let expr = ptarget["expr"]
-                .as_str()
-                .unwrap()
-                .replace("$model", ".*")
-                .replace("$namespace", ".*");
-            let (series, s) = samples(prom.url(), &expr, qs, qe);
-            row[2] += s;
-            empty[2] += usize::from(series == 0);
-        }
-        if title == "Fleet" {
-            // The fleet table's other columns in the Prometheus-only variant (one target per column).
-            for (_, ptarget) in prom_targets
+            // The same panel in the Prometheus-only variant (targets of the panel with the same title and refId).
+            for (pt, ptarget) in prom_targets
                 .iter()
-                .filter(|(pt, pq)| pt == "Fleet" && pq["refId"] != t["refId"])
+                .filter(|(pt, pq)| *pt == title && pq["refId"] == t["refId"])
             {
+                let _ = pt;
                 let expr = ptarget["expr"]
                     .as_str()
                     .unwrap()
@@ -247,30 +239,46 @@ fn main() {
                 row[2] += s;
                 empty[2] += usize::from(series == 0);
             }
+            if title == "Fleet" {
+                // The fleet table's other columns in the Prometheus-only variant (one target per column).
+                for (_, ptarget) in prom_targets
+                    .iter()
+                    .filter(|(pt, pq)| pt == "Fleet" && pq["refId"] != t["refId"])
+                {
+                    let expr = ptarget["expr"]
+                        .as_str()
+                        .unwrap()
+                        .replace("$model", ".*")
+                        .replace("$namespace", ".*");
+                    let (series, s) = samples(prom.url(), &expr, qs, qe);
+                    row[2] += s;
+                    empty[2] += usize::from(series == 0);
+                }
+            }
+            println!(
+                "{:<44} {:>12} {:>12} {:>12}",
+                format!("{title} [{}]", t["refId"].as_str().unwrap()),
+                row[0],
+                row[1],
+                row[2]
+            );
+            for k in 0..3 {
+                total[k] += row[k];
+            }
         }
         println!(
-            "{:<44} {:>12} {:>12} {:>12}",
-            format!("{title} [{}]", t["refId"].as_str().unwrap()),
-            row[0],
-            row[1],
-            row[2]
+            "\nTOTAL samples to load the {name} once (6 h, step {STEP_S}s): raw {} | plugin with rules {} ({:.2} % of raw) | Prometheus-only variant on recorded series {} ({:.2} % of raw; target ≤ 2 %)",
+            total[0],
+            total[1],
+            100.0 * total[1] as f64 / total[0] as f64,
+            total[2],
+            100.0 * total[2] as f64 / total[0] as f64
         );
-        for k in 0..3 {
-            total[k] += row[k];
-        }
+        println!(
+            "queries returning no series: raw {}, plugin+rules {}, prom-only {}",
+            empty[0], empty[1], empty[2]
+        );
     }
-    println!(
-        "\nTOTAL samples to load the overview once (6 h, step {STEP_S}s): raw {} | plugin with rules {} ({:.2} % of raw) | Prometheus-only variant on recorded series {} ({:.2} % of raw; target ≤ 2 %)",
-        total[0],
-        total[1],
-        100.0 * total[1] as f64 / total[0] as f64,
-        total[2],
-        100.0 * total[2] as f64 / total[0] as f64
-    );
-    println!(
-        "queries returning no series: raw {}, plugin+rules {}, prom-only {}",
-        empty[0], empty[1], empty[2]
-    );
     eprintln!("done in {:.0?}", t0.elapsed());
     drop(prom);
     for d in [&om, &data, &rules_dir] {

@@ -94,11 +94,14 @@ environment. Variables: `$namespace` and `$model` come from the data source (plu
 - `cargo test -p infermon-cli --test dashboards_live`: the same against the simulator's live default fleet.
 - `infermon dashboards --check` (run by `make test`): the checked-in files are exactly what the code generates.
 - `cargo run --release -p infermon-cli --example dashboards_samples`: samples Prometheus touches to load the
-  overview once (6 h range, 30 s step, `stats=all`) on 8 h of backfilled simulator data with the rules backfilled
-  by `promtool tsdb create-blocks-from rules`. Measured: raw expressions 96 225 381 samples; the Prometheus-only
-  variant on recorded series 233 604 (**0.24 %** of raw; target ≤ 2 %); the plugin with recording rules detected
-  93 810 031 (97.5 %), because core translates SLO views and per-model TTFT quantiles from raw series — the SLO
-  status row alone reads 30 days of raw buckets at every step.
+  overview and the SLO dashboard once each (6 h range, 30 s step, `stats=all`) on 8 h of backfilled simulator data
+  with the rules backfilled by `promtool tsdb create-blocks-from rules`. Measured (one run): overview — raw
+  expressions 96 225 381 samples, the Prometheus-only variant on recorded series 299 936 (**0.31 %** of raw; target
+  ≤ 2 %), the plugin with recording rules detected 441 252 (**0.46 %**); SLOs and error budgets — raw 472 626 758,
+  the plugin with rules and the Prometheus-only variant alike 85 799 (**0.02 %**). The plugin's SLO panels name
+  their SLO (the `slo` field of the query), so with the rules loaded they read its recorded error ratios; before they did,
+  the plugin with rules still needed 97.5 % of the raw samples for the overview (its SLO status row read 30 days of
+  raw buckets at every step).
 ",
     );
     out
