@@ -111,7 +111,23 @@ fn query_data(w: &mut Walk<'_>) -> Option<(Vec<Series>, Option<Stats>)> {
     Some((result?, stats))
 }
 
+/// Answers at least this large are decoded by two threads (when the machine has two cores or more).
+const PARALLEL_MIN_BYTES: usize = 1 << 20;
+
+/// The bytes between two series as Prometheus writes them: end of `values`, end of the series, start of the next.
+const SERIES_BOUNDARY: &[u8] = b"]]},{\"metric\":";
+
 fn matrix(w: &mut Walk<'_>) -> Option<Vec<Series>> {
+    if w.peek()? != b'[' {
+        return None;
+    }
+    if w.b.len() - w.i >= PARALLEL_MIN_BYTES
+        && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+    {
+        if let Some(series) = matrix_in_two(w) {
+            return Some(series);
+        }
+    }
     let mut out = Vec::new();
     let mut capacity_hint = 0;
     w.array(|w| {
@@ -121,6 +137,71 @@ fn matrix(w: &mut Walk<'_>) -> Option<Vec<Series>> {
         Some(())
     })?;
     Some(out)
+}
+
+/// Decodes the result array in two halves at once: the second half starts at the first series boundary after
+/// the middle of the remaining body. Why this is exact: in valid JSON the `"` of `{"metric":` cannot be inside
+/// a string (it would be escaped) nor close one (a key would follow), so the match is a structural object
+/// start; the first half must end exactly there after whole series, the second must be whole series up to the
+/// array's `]`, and `[S, …, S` + `,` + `S, …, S]` is the array's own grammar. If either half does not decode
+/// (no boundary, a boundary outside the array, anything unusual), `None`: the caller decodes sequentially from
+/// the unchanged position.
+fn matrix_in_two(w: &mut Walk<'_>) -> Option<Vec<Series>> {
+    let open = w.i;
+    let mid = open + (w.b.len() - open) / 2;
+    let boundary = mid
+        + w.b[mid..]
+            .windows(SERIES_BOUNDARY.len())
+            .position(|x| x == SERIES_BOUNDARY)?;
+    let comma = boundary + 3;
+    let (text, b) = (w.text, w.b);
+    let (first, second) = std::thread::scope(|scope| {
+        let first = scope.spawn(move || {
+            let mut w = Walk {
+                text,
+                b,
+                i: open + 1,
+            };
+            let mut out = Vec::new();
+            let mut capacity_hint = 0;
+            loop {
+                let s = series(&mut w, capacity_hint)?;
+                capacity_hint = s.values.len();
+                out.push(s);
+                w.ws();
+                match w.i.cmp(&comma) {
+                    std::cmp::Ordering::Equal => return Some(out),
+                    std::cmp::Ordering::Greater => return None,
+                    std::cmp::Ordering::Less => w.eat(b',')?,
+                }
+            }
+        });
+        let mut w2 = Walk {
+            text,
+            b,
+            i: comma + 1,
+        };
+        let mut out = Vec::new();
+        let mut capacity_hint = 0;
+        let second = loop {
+            let Some(s) = series(&mut w2, capacity_hint) else {
+                break None;
+            };
+            capacity_hint = s.values.len();
+            out.push(s);
+            match w2.peek() {
+                Some(b',') => w2.i += 1,
+                Some(b']') => break Some((out, w2.i + 1)),
+                _ => break None,
+            }
+        };
+        (first.join().ok().flatten(), second)
+    });
+    let mut series = first?;
+    let (rest, end) = second?;
+    series.extend(rest);
+    w.i = end;
+    Some(series)
 }
 
 fn series(w: &mut Walk<'_>, capacity_hint: usize) -> Option<Series> {
@@ -413,5 +494,96 @@ impl<'a> Walk<'a> {
                 _ => return None,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{decode_serde, Decoded, QueryDataWithStats};
+    use super::*;
+
+    fn series_json(k: usize, points: usize, odd: bool) -> String {
+        let values: Vec<String> = (0..points)
+            .map(|p| {
+                if odd && p == points / 2 {
+                    // An escape: this array goes to the serde visitor (inside a half).
+                    format!("[{},\"1\\u0030\"]", 1_700_000_000 + p * 15)
+                } else {
+                    format!(
+                        "[{}.5,\"{}\"]",
+                        1_700_000_000 + p * 15,
+                        (k * p) as f64 / 7.0
+                    )
+                }
+            })
+            .collect();
+        format!(
+            r#"{{"metric":{{"__name__":"m","series":"{k:03}","odd":"]]}},{{\"metric\":"}},"values":[{}]}}"#,
+            values.join(",")
+        )
+    }
+
+    fn body(series: &[String], after: &str) -> String {
+        format!(
+            r#"{{"status":"success","data":{{"resultType":"matrix","result":[{}]{after}}},"warnings":["w"]}}"#,
+            series.join(",")
+        )
+    }
+
+    fn serde_view(body: &str) -> String {
+        match decode_serde::<QueryDataWithStats>(body.as_bytes()) {
+            Decoded::Success(r) => format!("{r:?}"),
+            _ => "error".into(),
+        }
+    }
+
+    fn split_taken(body: &str) -> bool {
+        let text = body;
+        let mut w = Walk {
+            text,
+            b: text.as_bytes(),
+            i: text.find("\"result\":").unwrap() + 9,
+        };
+        matrix_in_two(&mut w).is_some()
+    }
+
+    #[test]
+    fn two_halves_equal_the_serde_path() {
+        let series: Vec<String> = (0..120).map(|k| series_json(k, 700, k == 90)).collect();
+        let b = body(&series, "");
+        assert!(b.len() > PARALLEL_MIN_BYTES);
+        assert!(split_taken(&b));
+        let fast = decode(b.as_bytes()).expect("fast path");
+        assert_eq!(format!("{fast:?}"), serde_view(&b));
+        assert_eq!(fast.data.data.as_matrix().len(), 120);
+    }
+
+    #[test]
+    fn two_halves_decline_boundaries_outside_the_array_and_other_layouts() {
+        // The result is small; the boundary bytes appear only in an unknown key after it.
+        let small: Vec<String> = (0..3).map(|k| series_json(k, 10, false)).collect();
+        let filler = format!(
+            r#","zzz":[{{"a":[[1]]}},{{"metric":1}},"{}"]"#,
+            "x".repeat(2 * PARALLEL_MIN_BYTES)
+        );
+        let mut b = body(&small, "");
+        b.insert_str(b.find(r#"]},"warnings""#).unwrap() + 1, &filler);
+        assert!(!split_taken(&b));
+        let fast = decode(b.as_bytes()).expect("fast path, sequentially");
+        assert_eq!(format!("{fast:?}"), serde_view(&b));
+
+        // Whitespace between series: no boundary, sequential.
+        let series: Vec<String> = (0..120).map(|k| series_json(k, 700, false)).collect();
+        let b = body(&series, "").replace("]]},{\"metric\":{", "]]} , {\"metric\":{");
+        assert!(!split_taken(&b));
+        assert_eq!(
+            format!("{:?}", decode(b.as_bytes()).expect("fast path")),
+            serde_view(&b)
+        );
+
+        // Invalid JSON in the second half: the whole body goes to the serde path, which reports it.
+        let b = body(&series, "").replacen("[1700000000.5", "[1700000000.5,", 100);
+        assert!(decode(b.as_bytes()).is_none());
+        assert_eq!(serde_view(&b), "error");
     }
 }
