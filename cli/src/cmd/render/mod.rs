@@ -10,7 +10,7 @@
 //! Where the data comes from:
 //! - by default a reproducible stack: the simulator's default fleet backfilled over the rendered window
 //!   (`--hours`, ending at a fixed time, with a scenario timeline: a burst, KV pressure and slow prefill on
-//!   Llama, errors on Qwen), imported with promtool into a temporary Prometheus 2.42 data directory, and
+//!   Llama, errors on Mistral), imported with promtool into a temporary Prometheus 2.42 data directory, and
 //!   Prometheus started on it. Same inputs, same images byte for byte. No recording rules: Prometheus cannot
 //!   evaluate them over imported history, so the plugin's detection finds none and it translates to raw
 //!   expressions, as it does on any engine without them (their equivalence is tested in core);
@@ -331,11 +331,12 @@ const TIMELINE: &[(u64, u64, Scenario, &[&str])] = &[
         Scenario::KvPressure,
         &["meta-llama/Llama-3.1-8B-Instruct"],
     ),
+    // On Mistral (TGI): vLLM 0.10 (Qwen) reports engine errors as aborts, so its error ratio would not move.
     (
         4_500,
         600,
         Scenario::Errors,
-        &["Qwen/Qwen3-4B-Instruct-2507-FP8"],
+        &["mistralai/Mistral-7B-Instruct-v0.3"],
     ),
     (
         2_400,

@@ -180,12 +180,15 @@ pub fn format_value(v: f64, unit: &str, decimals: Option<usize>) -> String {
     }
 }
 
-/// Decimals for ticks `step` apart (in base units; `format_value` rescales ms/% itself).
+/// Decimals for ticks `step` apart (in base units; `format_value` rescales ms/% itself): the fewest that show
+/// every tick exactly (0.25 → 2).
 fn tick_decimals(step: f64) -> usize {
-    if step <= 0.0 {
-        return 0;
-    }
-    (-(step.log10().floor()) as i32).clamp(0, 6) as usize
+    (0..6)
+        .find(|d| {
+            let scaled = step * 10f64.powi(*d as i32);
+            (scaled - scaled.round()).abs() < 1e-6 * scaled.abs().max(1.0)
+        })
+        .unwrap_or(6)
 }
 
 /// A "nice" tick step (1, 2, 2.5, 5 × 10^k) for about `n` ticks over `span`.
@@ -771,55 +774,65 @@ fn bargauge(s: &mut Svg, b: &Rect, p: &Panel, series: &[Series]) {
             .fold(lo, f64::max)
             .max(lo + 1e-9)
     });
-    let name_size = (row * 0.3).clamp(9.0, 11.0);
+    // Name above the bar when rows are tall enough; else name, bar and value on one line (many series).
+    let stacked = row >= 26.0;
+    let size = if stacked {
+        (row * 0.3).clamp(9.0, 11.0)
+    } else {
+        (row * 0.8).clamp(6.5, 11.0)
+    };
+    let value_size = if stacked { 12.5 } else { size };
+    let vw = if stacked { 62.0 } else { size * 5.5 };
     for (i, (x, v)) in series.iter().zip(&values).enumerate() {
         let y = b.y + i as f64 * row;
+        let (name_w, bar_x, bar_y, bar_h) = if stacked {
+            (b.w, b.x, y + size + 4.0, (row - size - 8.0).max(4.0))
+        } else {
+            let name_w = (b.w - vw) * 0.55;
+            (name_w, b.x + name_w + 4.0, y + 1.0, (row - 2.0).max(2.0))
+        };
+        let name_y = if stacked {
+            y + size + 1.0
+        } else {
+            y + row / 2.0 + size * 0.35
+        };
         s.text(
             b.x,
-            y + name_size + 1.0,
-            Font(name_size, TEXT, "start", ""),
-            &fit(&x.name, name_size, b.w),
+            name_y,
+            Font(size, TEXT, "start", ""),
+            &fit_middle(&x.name, size, name_w),
         );
-        let value = v
-            .map(|v| format_value(v, &p.spec.unit, None))
-            .unwrap_or_else(|| "–".into());
-        let vw = 62.0;
-        let bar_y = y + name_size + 4.0;
-        let bar_h = (row - name_size - 8.0).max(4.0);
-        let bw = b.w - vw;
+        let bw = b.x + b.w - vw - bar_x;
         s.rect(
-            b.x,
+            bar_x,
             bar_y,
             bw,
             bar_h,
             "#ffffff",
             " fill-opacity=\"0.06\" rx=\"2\"",
         );
+        let value = v
+            .map(|v| format_value(v, &p.spec.unit, None))
+            .unwrap_or_else(|| "–".into());
+        let mut color = MUTED;
         if let Some(v) = v {
-            let color = threshold_color(steps_for(p, x), *v);
+            color = threshold_color(steps_for(p, x), *v);
             let frac = ((v - lo) / (hi - lo)).clamp(0.0, 1.0);
             s.rect(
-                b.x,
+                bar_x,
                 bar_y,
                 bw * frac,
                 bar_h,
                 color,
                 " fill-opacity=\"0.85\" rx=\"2\"",
             );
-            s.text(
-                b.x + b.w,
-                bar_y + bar_h / 2.0 + 4.5,
-                Font(12.5, color, "end", "600"),
-                &value,
-            );
-        } else {
-            s.text(
-                b.x + b.w,
-                bar_y + bar_h / 2.0 + 4.5,
-                Font(12.5, MUTED, "end", ""),
-                &value,
-            );
         }
+        s.text(
+            b.x + b.w,
+            bar_y + bar_h / 2.0 + value_size * 0.36,
+            Font(value_size, color, "end", "600"),
+            &value,
+        );
     }
 }
 
@@ -907,6 +920,10 @@ mod tests {
     #[test]
     fn ticks_dates_and_gaps() {
         assert_eq!(nice_step(1.0, 4.0), 0.25);
+        assert_eq!(
+            (tick_decimals(0.25), tick_decimals(50.0), tick_decimals(0.1)),
+            (2, 0, 1)
+        );
         assert_eq!(nice_step(700.0, 5.0), 200.0);
         assert_eq!(utc(0), "1970-01-01 00:00 UTC");
         assert_eq!(utc(1_772_000_000_000), "2026-02-25 06:13 UTC");
