@@ -159,6 +159,12 @@ pub fn run(args: RenderArgs) -> Result<(), RenderError> {
             )
         }
     };
+    if history.is_some() {
+        eprintln!(
+            "Prometheus ready with the backfill after {:.1} s; rendering …",
+            started.elapsed().as_secs_f64()
+        );
+    }
     let client = Client::new(ClientConfig::new(&url)).map_err(|e| RenderError::Prometheus {
         url: url.clone(),
         message: e.to_string(),
