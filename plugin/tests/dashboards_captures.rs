@@ -96,7 +96,7 @@ async fn every_panel_through_the_plugin_returns_data_or_says_why_on_the_vllm_and
             range,
         )
         .await;
-        eprintln!("{}", report.summary());
+        eprintln!("{}\n{}", report.summary(), report.explanations());
         reports.push(report);
     }
     for r in &reports {

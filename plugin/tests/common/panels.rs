@@ -560,6 +560,24 @@ impl Report {
             self.elapsed
         )
     }
+    /// The targets without data and why (one line each, deduplicated over scopes).
+    pub fn explanations(&self) -> String {
+        let mut lines = BTreeSet::new();
+        for r in &self.results {
+            let why = match &r.outcome {
+                Outcome::Notice(t) => format!("notice: {t}"),
+                Outcome::ExplainedError(t) => format!("error: {t}"),
+                Outcome::NoDataText(t) => format!("no-data text: {t}"),
+                _ => continue,
+            };
+            lines.insert(format!(
+                "  {} / {} / {} [{}]: {why}",
+                r.dashboard, r.scope, r.panel, r.ref_id
+            ));
+        }
+        lines.into_iter().collect::<Vec<_>>().join("\n")
+    }
+
     /// The per-target table.
     pub fn table(&self) -> String {
         let mut s = String::new();

@@ -1,0 +1,364 @@
+//! Every panel of the provisioned plugin dashboards, through the plugin binary over the Grafana protocol, against a
+//! real Prometheus 2.42 with infermon's recording and SLO rules scraping the simulator's live default fleet (two vLLM
+//! models × 2 replicas, one TGI model; the Llama model in the `errors` scenario) at 10× speed, with the data source's
+//! recording rules on auto (detected present) and off. Every target returns data or says why not; key overview
+//! panels are compared with the simulator's ground truth over the very window each point covers:
+//! - requests/s and generated tokens/s: the requests finished (tokens generated) in the rate window, summed over
+//!   the model's replicas, within 10 % (window edges: Prometheus sees the counters at 1 s scrapes and extrapolates);
+//! - TTFT p95: inside the buckets spanned by the replicas' true p90…p99 of that window (a classic histogram only
+//!   places a quantile in its bucket);
+//! - error ratio: the true errors / finished of the window, within 0.05 (the `errors` scenario makes it ≈ 0.25);
+//! - KV-cache usage (max over replicas) and running requests (sum): between the lowest and highest true values of
+//!   the second around the scrape the point shows.
+//!
+//! Time: at 10× speed, a wall second is 10 simulated seconds, so a rate per wall second is 10× the simulated rate;
+//! the truth is taken in simulated time and divided by the wall-clock window.
+
+mod common;
+
+#[path = "../../core/tests/dashboards_support/mod.rs"]
+mod dashboards_support;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use common::panels::{plugin_dashboards, run_dashboards, series, step_ms, Range, Report};
+use common::{ds, PluginProcess};
+use dashboards_support::{config_with_rules, instant};
+use infermon_core::catalog::buckets;
+use infermon_sim::fleet::{Fleet, FleetOptions};
+use infermon_sim::{FleetConfig, Scenario};
+use infermon_testkit::Prometheus;
+use serde_json::json;
+
+const SPEED: f64 = 10.0;
+const SCRAPE_MS: i64 = 1_000;
+const LLAMA: &str = "meta-llama/Llama-3.1-8B-Instruct";
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// (unix ms, KV usage, running) per replica, sampled every 50 ms.
+type Gauges = Arc<Mutex<Vec<Vec<(i64, f64, f64)>>>>;
+
+/// The bucket (lower, upper] of `bounds` holding `v`.
+fn bucket_of(bounds: &[f64], v: f64) -> (f64, f64) {
+    let i = bounds.partition_point(|b| *b < v);
+    let lower = if i == 0 { 0.0 } else { bounds[i - 1] };
+    (lower, bounds.get(i).copied().unwrap_or(f64::INFINITY))
+}
+
+struct Truth<'a> {
+    fleet: &'a Fleet,
+    epoch_unix: f64,
+}
+
+impl Truth<'_> {
+    /// Simulated time of a wall-clock instant.
+    fn sim_t(&self, ms: i64) -> f64 {
+        (ms as f64 / 1000.0 - self.epoch_unix) * SPEED
+    }
+    /// The model's replicas' truth over the wall-clock window (t − w, t].
+    fn windows(&self, model: &str, t_ms: i64, w_ms: i64) -> Vec<infermon_sim::truth::WindowTruth> {
+        let (t, w) = (self.sim_t(t_ms), w_ms as f64 / 1000.0 * SPEED);
+        self.fleet
+            .replicas
+            .iter()
+            .filter(|r| r.spec.model == model)
+            .map(|r| r.with_engine(|e| e.truth.window(t, w)))
+            .collect()
+    }
+}
+
+/// Last `n` points of every series of a target, by model.
+fn points_by_model(r: &Report, panel: &str, ref_id: &str) -> BTreeMap<String, Vec<(i64, f64)>> {
+    let t = r.find("infermon-overview", "All", panel, ref_id);
+    series(&t.frames)
+        .into_iter()
+        .map(|(labels, pts)| (labels.get("model").cloned().unwrap_or_default(), pts))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_panel_through_the_plugin_on_the_live_fleet_with_values_checked_against_the_truth() {
+    let started = std::time::Instant::now();
+    let cfg = FleetConfig::default_fleet();
+    let fleet = Fleet::start(
+        &cfg,
+        FleetOptions {
+            speed: SPEED,
+            ..FleetOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(fleet.set_scenario(Some(LLAMA), Scenario::Errors), 2);
+    let epoch_unix = fleet.replicas[0].with_engine(|e| e.epoch_unix);
+    let truth = Truth {
+        fleet: &fleet,
+        epoch_unix,
+    };
+    // Gauge poller: every replica's KV usage and running requests, every 50 ms.
+    let gauges: Gauges = Arc::new(Mutex::new(vec![Vec::new(); fleet.replicas.len()]));
+    let stop = Arc::new(AtomicBool::new(false));
+    let poller = {
+        let replicas = fleet.replicas.clone();
+        let (gauges, stop) = (gauges.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                for (i, r) in replicas.iter().enumerate() {
+                    let (kv, running) = r.with_engine(|e| (e.kv_usage(), e.running.len() as f64));
+                    gauges.lock().unwrap()[i].push((now_ms(), kv, running));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        })
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let sd = dir.path().join("targets.json");
+    fleet.write_file_sd(&sd).unwrap();
+    let scrapes = format!(
+        "  - job_name: infermon-sim\n    file_sd_configs:\n      - files: ['{}']\n        refresh_interval: 1s\n",
+        sd.display()
+    );
+    let prom = Prometheus::builder()
+        .config_yaml(config_with_rules("1s", &scrapes))
+        .start()
+        .expect("prometheus starts");
+    let scraping_since_ms = now_ms();
+    let url = prom.url().to_string();
+    tokio::task::spawn_blocking(move || {
+        infermon_testkit::wait_until(std::time::Duration::from_secs(90), || {
+            let has = |e: &str| instant(&url, e).map(|r| !r.is_empty()).unwrap_or(false);
+            if has("count(up == 1) >= 5")
+                && has("count_over_time(namespace_model:inference_ttft_seconds:p95_rate5m[1m]) >= 3")
+                && has(r#"namespace_model:inference_slo_error_budget_remaining:ratio{slo="ttft-500ms"}"#)
+                && has("namespace_model:inference_errors:rate5m")
+                // A minute of history: the overview's points sit on multiples of 15 s over its 3 h, and the value
+                // checks need points whose whole rate window was scraped.
+                && has("count_over_time(namespace_model:inference_slo_errors:ratio_rate30d[1m]) >= 30")
+                && has("count_over_time(up[2m]) >= 60")
+            {
+                Ok(())
+            } else {
+                Err("waiting for scrapes and rule evaluations")
+            }
+        })
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let warm = started.elapsed();
+
+    let dashboards = plugin_dashboards();
+    let overview: Vec<_> = dashboards
+        .iter()
+        .filter(|d| d.uid == "infermon-overview")
+        .cloned()
+        .collect();
+    let mut plugin = PluginProcess::start().await;
+    let mut reports = Vec::new();
+    for rules in ["auto", "off"] {
+        let settings = ds(
+            prom.url(),
+            json!({"scrapeInterval": "1s", "recordingRules": rules}),
+            &[],
+        );
+        let (status, msg, _) = plugin.health(settings.clone()).await;
+        assert_eq!(status, 1, "{msg}");
+        assert!(msg.contains("vLLM (2 models"), "{msg}");
+        assert!(msg.contains("TGI (1 model)"), "{msg}");
+        if rules == "auto" {
+            assert!(msg.contains("recording rules: present"), "{msg}");
+        }
+        // Every dashboard over the last hour (the fleet is a minute old: see `Range::override_panel_time`).
+        let all = run_dashboards(
+            &format!("live fleet, last hour, recording rules {rules}"),
+            &mut plugin,
+            &settings,
+            &dashboards,
+            Range {
+                now_ms: now_ms(),
+                length_ms: Some(3_600_000),
+                override_panel_time: true,
+            },
+        )
+        .await;
+        eprintln!("{}\n{}", all.summary(), all.explanations());
+        // The overview as Grafana opens it (its own 3 h range; points every 15 s or less).
+        let default = run_dashboards(
+            &format!("live fleet, overview at its default range, recording rules {rules}"),
+            &mut plugin,
+            &settings,
+            &overview,
+            Range {
+                now_ms: now_ms(),
+                length_ms: None,
+                override_panel_time: false,
+            },
+        )
+        .await;
+        eprintln!("{}", default.summary());
+        reports.push((rules, all, default));
+    }
+    stop.store(true, Ordering::Relaxed);
+    poller.join().unwrap();
+    for (_, all, default) in &reports {
+        if !all.failures().is_empty() || !default.failures().is_empty() {
+            eprintln!("\n{}\n{}", all.summary(), all.table());
+            eprintln!("\n{}\n{}", default.summary(), default.table());
+        }
+        all.assert_ok();
+        default.assert_ok();
+    }
+
+    // Values against the truth, on the raw expressions (recording rules off: the windows are the plugin's own).
+    let (_, _, raw) = reports.iter().find(|r| r.0 == "off").unwrap();
+    let gauges = std::mem::take(&mut *gauges.lock().unwrap());
+    let vllm_models: Vec<String> = cfg
+        .models
+        .iter()
+        .filter(|m| m.backend == infermon_sim::BackendKind::Vllm)
+        .map(|m| m.name.clone())
+        .collect();
+    let all_models: Vec<String> = cfg.models.iter().map(|m| m.name.clone()).collect();
+    let mut checked = 0;
+    // Points whose rate window lies inside the scraped history (at its start, Prometheus extrapolates from the
+    // few samples there are, by design).
+    let covered = |t: i64, w: i64| t - w >= scraping_since_ms + 5 * SCRAPE_MS;
+    let window_of = |panel: &str, ref_id: &str| {
+        let step = step_ms(&raw.find("infermon-overview", "All", panel, ref_id).frames)
+            .expect("a step on the Time field");
+        (step + SCRAPE_MS).max(4 * SCRAPE_MS)
+    };
+    // Requests/s and generated tokens/s: the last 3 points of every model.
+    for (panel, what) in [
+        ("Request rate", "requests"),
+        ("Generated tokens/s", "tokens"),
+    ] {
+        let w = window_of(panel, "A");
+        let got = points_by_model(raw, panel, "A");
+        let models = if what == "tokens" {
+            &vllm_models
+        } else {
+            &all_models
+        };
+        for m in models {
+            let pts = got
+                .get(m)
+                .unwrap_or_else(|| panic!("{panel}: no series for {m}: {got:?}"));
+            for (t, v) in pts.iter().filter(|p| covered(p.0, w)) {
+                let wins = truth.windows(m, *t, w);
+                let count: f64 = wins
+                    .iter()
+                    .map(|x| {
+                        if what == "tokens" {
+                            x.generated_tokens_per_second * x.seconds
+                        } else {
+                            x.requests_finished as f64
+                        }
+                    })
+                    .sum();
+                let want = count / (w as f64 / 1000.0);
+                assert!(
+                    (v - want).abs() <= 0.10 * want,
+                    "{panel} {m} at {t}: plugin {v} vs truth {want} ({count} in {w} ms)"
+                );
+                checked += 1;
+            }
+        }
+    }
+    // TTFT p95 (vLLM: exact histograms).
+    let w = window_of("Time to first token p50 / p95", "B");
+    let got = points_by_model(raw, "Time to first token p50 / p95", "B");
+    let bounds = buckets::VLLM_TTFT.bounds();
+    for m in &vllm_models {
+        let pts = &got[m];
+        for (t, v) in pts.iter().filter(|p| covered(p.0, w)) {
+            let wins = truth.windows(m, *t, w);
+            let lo = wins
+                .iter()
+                .filter_map(|x| x.ttft.p90)
+                .map(|p| bucket_of(&bounds, p).0)
+                .fold(f64::INFINITY, f64::min);
+            let hi = wins
+                .iter()
+                .filter_map(|x| x.ttft.p99)
+                .map(|p| bucket_of(&bounds, p).1)
+                .fold(0.0, f64::max);
+            assert!(
+                *v >= lo - 1e-9 && *v <= hi + 1e-9,
+                "TTFT p95 {m} at {t}: plugin {v} outside the true p90…p99 buckets ({lo}, {hi}]"
+            );
+            checked += 1;
+        }
+    }
+    // Error ratio: Llama in the errors scenario.
+    let w = window_of("Error ratio", "A");
+    let got = points_by_model(raw, "Error ratio", "A");
+    for (t, v) in got[LLAMA].iter().filter(|p| covered(p.0, w)) {
+        let wins = truth.windows(LLAMA, *t, w);
+        let errors: u64 = wins.iter().map(|x| x.errors).sum();
+        let finished: u64 = wins.iter().map(|x| x.requests_finished).sum();
+        let want = errors as f64 / finished as f64;
+        assert!(want > 0.1, "the errors scenario runs: {want}");
+        assert!(
+            (v - want).abs() <= 0.05,
+            "error ratio {LLAMA} at {t}: plugin {v} vs truth {want} ({errors}/{finished})"
+        );
+        checked += 1;
+    }
+    // Gauges: KV usage is the most loaded replica, running requests the sum over replicas.
+    for (panel, agg_max, idx) in [
+        ("KV-cache usage (most loaded replica)", true, 1),
+        ("Running requests", false, 2),
+    ] {
+        let got = points_by_model(raw, panel, "A");
+        for m in &vllm_models {
+            let (t, v) = *got[m].last().unwrap();
+            let (mut lo, mut hi) = (0.0_f64, 0.0_f64);
+            for (i, r) in fleet.replicas.iter().enumerate() {
+                if r.spec.model != *m {
+                    continue;
+                }
+                let vals: Vec<f64> = gauges[i]
+                    .iter()
+                    .filter(|g| g.0 > t - 1_500 && g.0 <= t + 300)
+                    .map(|g| if idx == 1 { g.1 } else { g.2 })
+                    .collect();
+                assert!(!vals.is_empty(), "no gauge sample around {t}");
+                let (mn, mx) = (
+                    vals.iter().cloned().fold(f64::INFINITY, f64::min),
+                    vals.iter().cloned().fold(0.0, f64::max),
+                );
+                if agg_max {
+                    lo = f64::max(lo, mn);
+                    hi = f64::max(hi, mx);
+                } else {
+                    lo += mn;
+                    hi += mx;
+                }
+            }
+            assert!(
+                v >= lo - 1e-9 && v <= hi + 1e-9,
+                "{panel} {m} at {t}: plugin {v} outside the true range [{lo}, {hi}]"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 15, "only {checked} points checked");
+    eprintln!("{checked} points of 6 overview panels agree with the simulator's truth");
+    eprintln!(
+        "live: {:.1?} in total ({warm:.1?} waiting for scrapes and rules)",
+        started.elapsed()
+    );
+    drop(plugin);
+    drop(prom);
+    fleet.shutdown().await;
+}
