@@ -477,7 +477,7 @@ fn timeseries(s: &mut Svg, b: &Rect, p: &Panel, series: &[Series]) {
     }
     // Time axis.
     let span = (p.end_ms - p.start_ms).max(1);
-    let want = (pw / 85.0).max(2.0);
+    let want = (pw / 70.0).max(2.0);
     let tsteps: [i64; 14] = [
         60_000,
         300_000,
@@ -585,7 +585,18 @@ fn timeseries(s: &mut Svg, b: &Rect, p: &Panel, series: &[Series]) {
     s.0.push_str("</g>\n");
     // Legend table.
     let ly = plot_bottom + 18.0;
-    let col_w = (b.w * 0.2).clamp(52.0, 78.0);
+    let f = |v: Option<f64>| {
+        v.map(|v| format_value(v, &sp.unit, None))
+            .unwrap_or_else(|| "–".into())
+    };
+    // Value columns as wide as their longest value (narrow panels keep room for names).
+    let col_w = series
+        .iter()
+        .take(shown)
+        .flat_map(|x| [f(x.last()), f(x.max())])
+        .map(|v| text_width(&v, 10.5) + 10.0)
+        .fold(44.0, f64::max)
+        .min(b.w * 0.3);
     let name_w = b.w - 2.0 * col_w - 14.0;
     s.text(
         b.x + b.w - col_w,
@@ -603,10 +614,6 @@ fn timeseries(s: &mut Svg, b: &Rect, p: &Panel, series: &[Series]) {
             Font(10.5, TEXT, "start", ""),
             &fit_middle(&x.name, 10.5, name_w),
         );
-        let f = |v: Option<f64>| {
-            v.map(|v| format_value(v, &sp.unit, None))
-                .unwrap_or_else(|| "–".into())
-        };
         s.text(
             b.x + b.w - col_w,
             y + 10.0,
