@@ -44,13 +44,34 @@ pub async fn receive(
             reminder,
         } => Ok((
             StatusCode::OK,
-            Json(json!({"status": "accepted", "id": notification_id, "reminder": reminder})),
+            Json(AcceptAnswer {
+                status: "accepted",
+                id: Some(notification_id),
+                reminder: Some(reminder),
+            }),
         )),
         Accepted::Duplicate => {
             s.metrics().duplicates.inc();
-            Ok((StatusCode::OK, Json(json!({"status": "duplicate"}))))
+            Ok((
+                StatusCode::OK,
+                Json(AcceptAnswer {
+                    status: "duplicate",
+                    id: None,
+                    reminder: None,
+                }),
+            ))
         }
     }
+}
+
+/// The 200 answer (a struct rather than `json!`, which builds a map per request).
+#[derive(serde::Serialize)]
+struct AcceptAnswer {
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reminder: Option<bool>,
 }
 
 async fn accept(
@@ -76,10 +97,11 @@ async fn accept(
     // 4. Route on the group's labels.
     let receivers = s.route_receivers(&n);
     // 5. Durable accept: answered only after the group commit holding it.
+    let content_key = n.content_key();
     let req = AcceptRequest {
         received_ms: crate::outbox::writer::now_ms(),
-        group_key: n.group_key.clone(),
-        content_key: n.content_key(),
+        group_key: n.group_key,
+        content_key,
         body,
         receivers,
     };

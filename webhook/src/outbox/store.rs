@@ -4,6 +4,13 @@
 //! Only the writer thread writes (no lock contention, group commit); readers use their own connections.
 //! Automatic checkpoints are off on the writer: a separate thread checkpoints, so WAL checkpoints never stall an
 //! accept (performance.md §4.3).
+//!
+//! An accept writes as little as the guarantee needs, because every WAL page a commit dirties is written and
+//! fsync'd before the 2xx (issue 8, W1): one `notifications` row (the body as received plus the JSON list of its
+//! receivers) and one row appended to `dedupe_log`. The per-receiver `deliveries` rows (a table with three
+//! indexes) are created by [`fan_out`] in a later transaction of the same writer, when its queue is idle or the
+//! backlog is large; `meta.fanned_out` marks how far that has gone, so a crash between the two loses nothing: the
+//! next start fans out the rest before anything is delivered from it.
 
 use std::path::{Path, PathBuf};
 
@@ -50,7 +57,8 @@ CREATE TABLE IF NOT EXISTS notifications(
     group_key TEXT NOT NULL,
     reminder INTEGER NOT NULL DEFAULT 0,
     body BLOB NOT NULL,
-    context TEXT
+    context TEXT,
+    receivers TEXT
 );
 CREATE TABLE IF NOT EXISTS deliveries(
     id INTEGER PRIMARY KEY,
@@ -67,10 +75,29 @@ CREATE TABLE IF NOT EXISTS deliveries(
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(state, next_attempt_ms);
 CREATE INDEX IF NOT EXISTS deliveries_order ON deliveries(receiver, group_key, state, id);
 CREATE INDEX IF NOT EXISTS deliveries_notification ON deliveries(notification_id);
-CREATE TABLE IF NOT EXISTS dedupe(
-    key BLOB PRIMARY KEY,
-    accepted_ms INTEGER NOT NULL
+CREATE TABLE IF NOT EXISTS dedupe_log(
+    accepted_ms INTEGER NOT NULL,
+    key BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta(
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
 ) WITHOUT ROWID;
+";
+
+/// Adds `notifications.receivers` to a database from before issue 8, whose notifications all have their delivery
+/// rows already: the fan-out mark starts at the last of them.
+const MIGRATE_RECEIVERS: &str = "
+ALTER TABLE notifications ADD COLUMN receivers TEXT;
+INSERT OR REPLACE INTO meta(name, value) VALUES ('fanned_out', (SELECT coalesce(max(id), 0) FROM notifications));
+";
+
+/// Moves the keys of the former `dedupe(key PRIMARY KEY)` table (before issue 8) into `dedupe_log`. That table was
+/// keyed by a SHA-256, so every accept dirtied a random leaf page: at 16 accepts per commit that was 16 extra WAL
+/// pages per fsync. The log is append-only (rowid order), so a commit touches one page of it.
+const MIGRATE_DEDUPE: &str = "
+INSERT INTO dedupe_log(accepted_ms, key) SELECT accepted_ms, key FROM dedupe;
+DROP TABLE dedupe;
 ";
 
 /// Path of the database inside the data directory.
@@ -100,6 +127,26 @@ pub fn open_writer(data_dir: &Path, max_db_bytes: Option<u64>) -> Result<Connect
             "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=0;",
         )?;
         c.execute_batch(SCHEMA)?;
+        let old_dedupe: bool = c.query_row(
+            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'dedupe'",
+            [],
+            |r| r.get(0),
+        )?;
+        if old_dedupe {
+            c.execute_batch(&format!("BEGIN IMMEDIATE; {MIGRATE_DEDUPE} COMMIT;"))?;
+        }
+        let has_receivers: bool = c.query_row(
+            "SELECT count(*) > 0 FROM pragma_table_info('notifications') WHERE name = 'receivers'",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has_receivers {
+            c.execute_batch(&format!("BEGIN IMMEDIATE; {MIGRATE_RECEIVERS} COMMIT;"))?;
+        }
+        c.execute(
+            "INSERT OR IGNORE INTO meta(name, value) VALUES ('fanned_out', 0)",
+            [],
+        )?;
         if let Some(max) = max_db_bytes {
             let page: i64 = c.query_row("PRAGMA page_size", [], |r| r.get(0))?;
             let pages = (max as i64 / page).max(16);
@@ -125,39 +172,118 @@ pub fn open_reader(data_dir: &Path) -> Result<Connection, StoreError> {
     Ok(c)
 }
 
-/// Inserts one accepted notification and its pending deliveries; returns the notification id.
+/// Inserts one accepted notification as a single row: the validated body as received and its receivers (a JSON
+/// array of names). Its delivery rows are created later by [`fan_out`], off the accept path; `id` is chosen by the
+/// writer and always above every id used before (see [`next_notification_id`]).
 pub fn insert_notification(
     tx: &Connection,
+    id: i64,
     received_ms: i64,
     group_key: &str,
     reminder: bool,
     body: &[u8],
-    receivers: &[String],
-) -> rusqlite::Result<i64> {
-    let mut st = tx.prepare_cached(
-        "INSERT INTO notifications(received_ms, group_key, reminder, body) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    st.execute(params![received_ms, group_key, reminder, body])?;
-    let id = tx.last_insert_rowid();
-    let mut st = tx.prepare_cached(
-        "INSERT INTO deliveries(notification_id, receiver, group_key, created_ms, next_attempt_ms, updated_ms)
-         VALUES (?1, ?2, ?3, ?4, ?4, ?4)",
-    )?;
-    for r in receivers {
-        st.execute(params![id, r, group_key, received_ms])?;
-    }
-    Ok(id)
-}
-
-pub fn remember_key(tx: &Connection, key: &[u8], accepted_ms: i64) -> rusqlite::Result<()> {
-    tx.prepare_cached("INSERT OR REPLACE INTO dedupe(key, accepted_ms) VALUES (?1, ?2)")?
-        .execute(params![key, accepted_ms])?;
+    receivers_json: &str,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO notifications(id, received_ms, group_key, reminder, body, receivers) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![id, received_ms, group_key, reminder, body, receivers_json])?;
     Ok(())
 }
 
-/// Dedupe keys accepted at or after `since_ms`, to rebuild the in-memory map at start.
+/// The last notification id whose delivery rows exist: every notification above it still needs [`fan_out`].
+pub fn fanned_out_mark(c: &Connection) -> rusqlite::Result<i64> {
+    c.query_row(
+        "SELECT value FROM meta WHERE name = 'fanned_out'",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// The id for the next notification: above every stored id and above the fan-out mark, so an id freed by pruning
+/// the newest notification is never handed out again below the mark (it would never get its deliveries).
+pub fn next_notification_id(c: &Connection) -> rusqlite::Result<i64> {
+    c.query_row(
+        "SELECT max(coalesce((SELECT max(id) FROM notifications), 0),
+                    (SELECT value FROM meta WHERE name = 'fanned_out')) + 1",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// What one [`fan_out`] call did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FanOut {
+    /// The new mark: the last notification handled (unchanged when there was nothing to do).
+    pub mark: i64,
+    pub notifications: usize,
+    pub deliveries: usize,
+}
+
+/// Creates the pending delivery rows (one per receiver) of up to `limit` notifications above the mark, in id order
+/// (so per (receiver, group) the delivery order is the arrival order), and advances the mark, in the caller's
+/// transaction: either a notification has all its delivery rows and is below the mark, or neither. Run by the
+/// writer when its queue is idle, and at every start, so a crash between accept and fan-out loses nothing.
+pub fn fan_out(tx: &Connection, limit: usize) -> rusqlite::Result<FanOut> {
+    let mark = fanned_out_mark(tx)?;
+    let rows: Vec<(i64, i64, String, Option<String>)> = tx
+        .prepare_cached(
+            "SELECT id, received_ms, group_key, receivers FROM notifications WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )?
+        .query_map(params![mark, limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let Some(last) = rows.last().map(|r| r.0) else {
+        return Ok(FanOut {
+            mark,
+            notifications: 0,
+            deliveries: 0,
+        });
+    };
+    let mut ins = tx.prepare_cached(
+        "INSERT INTO deliveries(notification_id, receiver, group_key, created_ms, next_attempt_ms, updated_ms)
+         VALUES (?1, ?2, ?3, ?4, ?4, ?4)",
+    )?;
+    let mut deliveries = 0;
+    for (id, received_ms, group_key, receivers) in &rows {
+        let receivers: Vec<String> = match receivers {
+            Some(json) => serde_json::from_str(json).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    6,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?,
+            None => vec![],
+        };
+        for r in &receivers {
+            ins.execute(params![id, r, group_key, received_ms])?;
+            deliveries += 1;
+        }
+    }
+    tx.prepare_cached("UPDATE meta SET value = ?1 WHERE name = 'fanned_out'")?
+        .execute([last])?;
+    Ok(FanOut {
+        mark: last,
+        notifications: rows.len(),
+        deliveries,
+    })
+}
+
+/// Appends one acceptance of a content key. A key accepted again (a reminder) gets a second row; [`load_keys`] keeps
+/// the latest.
+pub fn remember_key(tx: &Connection, key: &[u8], accepted_ms: i64) -> rusqlite::Result<()> {
+    tx.prepare_cached("INSERT INTO dedupe_log(accepted_ms, key) VALUES (?1, ?2)")?
+        .execute(params![accepted_ms, key])?;
+    Ok(())
+}
+
+/// Dedupe keys accepted at or after `since_ms` with their latest acceptance, to rebuild the in-memory map at start.
 pub fn load_keys(c: &Connection, since_ms: i64) -> rusqlite::Result<Vec<([u8; 32], i64)>> {
-    let mut st = c.prepare("SELECT key, accepted_ms FROM dedupe WHERE accepted_ms >= ?1")?;
+    let mut st = c.prepare(
+        "SELECT key, max(accepted_ms) FROM dedupe_log WHERE accepted_ms >= ?1 GROUP BY key",
+    )?;
     let rows = st.query_map([since_ms], |r| {
         let k: Vec<u8> = r.get(0)?;
         Ok((k, r.get::<_, i64>(1)?))
@@ -260,6 +386,17 @@ pub fn stats(c: &Connection) -> rusqlite::Result<OutboxStats> {
             _ => {}
         }
     }
+    // Accepted but not yet fanned out (normally for a few milliseconds): pending too.
+    let (n, oldest): (Option<i64>, Option<i64>) = c
+        .prepare_cached(
+            "SELECT sum(json_array_length(receivers)), min(received_ms) FROM notifications
+             WHERE id > (SELECT value FROM meta WHERE name = 'fanned_out')",
+        )?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    s.pending += n.unwrap_or(0) as u64;
+    if let Some(o) = oldest {
+        s.oldest_pending_ms = Some(s.oldest_pending_ms.map_or(o, |p| p.min(o)));
+    }
     Ok(s)
 }
 
@@ -305,13 +442,95 @@ pub fn prune(
     let n = tx.execute(
         "DELETE FROM notifications WHERE id IN (
              SELECT n.id FROM notifications n WHERE n.received_ms < ?1
+               AND n.id <= (SELECT value FROM meta WHERE name = 'fanned_out')
                AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.notification_id = n.id AND d.state = 0)
              LIMIT ?2)",
         params![before_ms, limit as i64],
     )?;
     tx.execute(
-        "DELETE FROM dedupe WHERE accepted_ms < ?1",
+        "DELETE FROM dedupe_log WHERE accepted_ms < ?1",
         [dedupe_before_ms],
     )?;
     Ok(n as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn add(c: &Connection, id: i64, received_ms: i64, receivers: &str) {
+        insert_notification(c, id, received_ms, "{}:{a=\"b\"}", false, b"{}", receivers).unwrap();
+    }
+
+    #[test]
+    fn fan_out_creates_one_pending_delivery_per_receiver_in_id_order_and_moves_the_mark() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = open_writer(dir.path(), None).unwrap();
+        add(&c, 1, 10, r#"["a","b"]"#);
+        add(&c, 2, 20, "[]");
+        add(&c, 3, 30, r#"["b"]"#);
+        // Before the fan-out the deliveries are counted as pending from the notifications.
+        let s = stats(&c).unwrap();
+        assert_eq!((s.pending, s.oldest_pending_ms), (3, Some(10)));
+        let f = fan_out(&c, 2).unwrap();
+        assert_eq!(
+            f,
+            FanOut {
+                mark: 2,
+                notifications: 2,
+                deliveries: 2
+            }
+        );
+        let f = fan_out(&c, 10).unwrap();
+        assert_eq!((f.mark, f.notifications, f.deliveries), (3, 1, 1));
+        let f = fan_out(&c, 10).unwrap();
+        assert_eq!((f.mark, f.notifications, f.deliveries), (3, 0, 0));
+        let rows: Vec<(i64, String, i64, i64)> = c
+            .prepare("SELECT notification_id, receiver, state, next_attempt_ms FROM deliveries ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                (1, "a".into(), PENDING, 10),
+                (1, "b".into(), PENDING, 10),
+                (3, "b".into(), PENDING, 30)
+            ]
+        );
+        let s = stats(&c).unwrap();
+        assert_eq!((s.pending, s.oldest_pending_ms), (3, Some(10)));
+    }
+
+    #[test]
+    fn prune_keeps_notifications_not_yet_fanned_out_and_ids_are_never_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = open_writer(dir.path(), None).unwrap();
+        add(&c, 1, 10, r#"["a"]"#);
+        add(&c, 2, 20, "[]");
+        // Old enough to prune, but without delivery rows yet: both must stay.
+        assert_eq!(prune(&c, 1_000, 0, 100).unwrap(), 0);
+        fan_out(&c, 10).unwrap();
+        c.execute("UPDATE deliveries SET state = 1", []).unwrap();
+        assert_eq!(prune(&c, 1_000, 0, 100).unwrap(), 2);
+        assert_eq!(count_notifications(&c).unwrap(), 0);
+        // The newest id was pruned: the next one still goes above the mark, so it will be fanned out.
+        assert_eq!(next_notification_id(&c).unwrap(), 3);
+    }
+
+    #[test]
+    fn dedupe_log_keeps_the_latest_acceptance_per_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = open_writer(dir.path(), None).unwrap();
+        remember_key(&c, &[1; 32], 100).unwrap();
+        remember_key(&c, &[2; 32], 50).unwrap();
+        remember_key(&c, &[1; 32], 300).unwrap();
+        let mut keys = load_keys(&c, 60).unwrap();
+        keys.sort();
+        assert_eq!(keys, vec![([1; 32], 300)]);
+        prune(&c, 0, 200, 10).unwrap();
+        assert_eq!(load_keys(&c, 0).unwrap(), vec![([1; 32], 300)]);
+    }
 }
