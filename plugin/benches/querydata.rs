@@ -1,43 +1,136 @@
 //! Benchmark (prints figures; not a timed test): plugin QueryData end to end vs the raw `query_range` HTTP call
-//! for the same PromQL on the same Prometheus 2.42, 200 series × 1 100 points, interleaved A/B pairs in one
-//! run (performance.md §7.1 P1/P2). Also the plugin process' peak RSS (VmHWM) and the in-process conversion
-//! throughput (JSON → columnar series → data-plane Arrow frames) on the same response body.
+//! for the same PromQL on the same Prometheus 2.42, 200 series × 1 100 points (performance.md §7.1 P1/P2).
 //!
-//! Run: `cargo bench -p infermon-plugin --bench querydata`.
+//! What it prints, all measured in this one run:
+//! - **ratio**: median of per-pair ratios plugin ÷ raw over interleaved pairs (the order inside a pair
+//!   alternates). The plugin is reached over the real gRPC protocol from another process, as Grafana does,
+//!   with two clients: tonic's defaults (64 KiB HTTP/2 windows) and an adaptive window, which is what
+//!   Grafana's grpc-go client does by default (BDP estimation). The raw call is reqwest without gzip.
+//! - **peak memory**: the plugin process' VmHWM growth during one query over its VmRSS just before it
+//!   (`/proc/PID/clear_refs` resets the high-water mark), ÷ the JSON response size. Reported for the first
+//!   big query of a fresh process (after a small warm-up query) and over the repeated queries.
+//! - **conversion throughput** in-process on the same body: JSON → columnar series → data-plane Arrow IPC
+//!   frames, and each step alone, plus the protobuf encode/decode of the resulting QueryDataResponse.
+//! - **what dominates the rest**: plugin − raw split into conversion, protobuf and the remainder (gRPC
+//!   transport, request handling), and the plugin process' CPU time per query.
+//!
+//! Run: `cargo bench -p infermon-plugin --bench querydata` (env `QUERYDATA_PAIRS`, default 15).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use grafana_plugin_sdk::pluginv2::{
+    self, data_client::DataClient, data_server::Data, data_server::DataServer, QueryDataRequest,
+    QueryDataResponse,
+};
 use infermon_core::translate::Target;
 use infermon_plugin::frames::FrameMeta;
 use infermon_plugin::step::grid;
 use infermon_testkit::openmetrics::{MetricType, Writer};
 use infermon_testkit::Prometheus;
+use prost::Message;
 use serde_json::json;
 
 const SERIES: usize = 200;
 const POINTS: i64 = 1_100;
 const STEP_MS: i64 = 15_000;
-const PAIRS: usize = 9;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
 }
 
-fn vm_hwm_kib(pid: u32) -> u64 {
+fn status_kib(pid: u32, key: &str) -> u64 {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     s.lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.starts_with(key))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
 }
 
+/// Resets VmHWM to the current RSS (Linux ≥ 4.0); false if the kernel refused.
+fn reset_hwm(pid: u32) -> bool {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_ok()
+}
+
+/// utime + stime of a process, in seconds.
+fn cpu_s(pid: u32) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = s.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: f64 = f.get(11).and_then(|v| v.parse().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    ticks / 100.0
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+async fn query_data(
+    client: &mut DataClient<tonic::transport::Channel>,
+    req: pluginv2::QueryDataRequest,
+) -> HashMap<String, pluginv2::DataResponse> {
+    client
+        .query_data(req)
+        .await
+        .expect("QueryData RPC")
+        .into_inner()
+        .responses
+}
+
+/// A Data service answering every QueryData with the same prepared response: the gRPC hop alone (protobuf
+/// encode, HTTP/2 over loopback TCP, client decode), without Prometheus or conversion.
+struct Canned(QueryDataResponse);
+
+#[tonic::async_trait]
+impl Data for Canned {
+    async fn query_data(
+        &self,
+        _: tonic::Request<QueryDataRequest>,
+    ) -> Result<tonic::Response<QueryDataResponse>, tonic::Status> {
+        Ok(tonic::Response::new(self.0.clone()))
+    }
+}
+
+/// Serves `Canned` on a free loopback port in this process; a client with the adaptive window.
+async fn canned_client(resp: QueryDataResponse) -> DataClient<tonic::transport::Channel> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let incoming = futures::stream::unfold(listener, |l| async move {
+        let r = l.accept().await.map(|(s, _)| {
+            let _ = s.set_nodelay(true);
+            s
+        });
+        Some((r, l))
+    });
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(DataServer::new(Canned(resp)))
+            .serve_with_incoming(incoming),
+    );
+    let chan = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .http2_adaptive_window(true)
+        .connect()
+        .await
+        .unwrap();
+    DataClient::new(chan).max_decoding_message_size(usize::MAX)
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    let pairs: usize = std::env::var("QUERYDATA_PAIRS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(15);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -74,19 +167,54 @@ async fn main() {
         .expect("prometheus");
     let expr = "bench_gauge";
 
-    let mut plugin = common::PluginProcess::start().await;
-    let hwm_idle = vm_hwm_kib(plugin.pid());
-    let settings = || common::ds(prom.url(), json!({"scrapeInterval": "15s"}), &[]);
-    let query = || {
-        vec![common::dq(
+    let plugin = common::PluginProcess::start().await;
+    let pid = plugin.pid();
+    let mut tonic_default = plugin.data.clone();
+    let chan = tonic::transport::Endpoint::from_shared(format!("http://{}", plugin.address))
+        .unwrap()
+        .http2_adaptive_window(true)
+        .connect()
+        .await
+        .expect("connect to the plugin");
+    let mut adaptive = DataClient::new(chan).max_decoding_message_size(usize::MAX);
+    let request = |from: i64, points: i64| pluginv2::QueryDataRequest {
+        plugin_context: Some(common::ctx(common::ds(
+            prom.url(),
+            json!({"scrapeInterval": "15s"}),
+            &[],
+        ))),
+        headers: HashMap::new(),
+        queries: vec![common::dq(
             "A",
             json!({"queryType": "promql", "expr": expr}),
-            first,
+            from,
             last,
             STEP_MS,
-            POINTS,
-        )]
+            points,
+        )],
     };
+    let big = || request(first, POINTS);
+
+    // Fresh process: a small query (detection, connections, allocator warm-up), then the first big one.
+    let small = query_data(&mut adaptive, request(last - 10 * STEP_MS, 11)).await;
+    assert_eq!(small["A"].status, 200, "{}", small["A"].error);
+    let rss_idle = status_kib(pid, "VmRSS:");
+    let hwm_supported = reset_hwm(pid);
+    let first_resp = query_data(&mut adaptive, big()).await;
+    let hwm_first = status_kib(pid, "VmHWM:");
+    let frames = common::frames_of(&first_resp["A"]);
+    assert_eq!(frames.len(), SERIES, "plugin returns one frame per series");
+    assert!(frames
+        .iter()
+        .all(|f| f.field("Value").numbers.len() == POINTS as usize
+            && f.field("Time").times_ns.len() == POINTS as usize));
+    let arrow_bytes: usize = first_resp["A"].frames.iter().map(Vec::len).sum();
+    let canned = QueryDataResponse {
+        responses: first_resp.clone(),
+    };
+    let proto_bytes = canned.encoded_len();
+    drop(frames);
+    drop(first_resp);
 
     let http = reqwest::Client::new();
     let raw_url = format!("{}/api/v1/query_range", prom.url());
@@ -100,36 +228,72 @@ async fn main() {
         let r = http.post(&raw_url).form(&form).send().await.unwrap();
         r.bytes().await.unwrap()
     };
-
-    // Warm-up (connections, Prometheus caches, detection cache of the plugin).
     let body = raw().await;
-    let warm = plugin.query(settings(), query(), &[]).await;
-    let frames = common::frames_of(&warm["A"]);
-    assert_eq!(frames.len(), SERIES, "plugin returns one frame per series");
-    assert!(frames
-        .iter()
-        .all(|f| f.field("Value").numbers.len() == POINTS as usize));
-    let arrow_bytes: usize = warm["A"].frames.iter().map(Vec::len).sum();
-
-    let mut ratios = Vec::new();
-    let mut t_raw = Vec::new();
-    let mut t_plugin = Vec::new();
-    for _ in 0..PAIRS {
-        let t = Instant::now();
-        let b = raw().await;
-        let r = t.elapsed().as_secs_f64();
-        assert_eq!(b.len(), body.len());
-        let t = Instant::now();
-        let resp = plugin.query(settings(), query(), &[]).await;
-        let p = t.elapsed().as_secs_f64();
-        assert_eq!(resp["A"].frames.len(), SERIES);
-        t_raw.push(r);
-        t_plugin.push(p);
-        ratios.push(p / r);
+    if let Ok(path) = std::env::var("QUERYDATA_SAVE_BODY") {
+        std::fs::write(path, &body).unwrap();
     }
-    let hwm = vm_hwm_kib(plugin.pid());
+    let _ = query_data(&mut tonic_default, big()).await;
 
-    // In-process conversion of the same body: decode + frames + Arrow IPC.
+    let mut hop = canned_client(canned).await;
+    for _ in 0..3 {
+        let _ = query_data(&mut hop, big()).await;
+    }
+
+    // Interleaved rounds: raw, plugin (adaptive window), plugin (tonic defaults), order rotating; the canned
+    // gRPC hop after each round.
+    let load_before = loadavg();
+    let (mut t_raw, mut t_ad, mut t_def) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut r_ad, mut r_def, mut t_hop) = (Vec::new(), Vec::new(), Vec::new());
+    let mut growth_kib = Vec::new();
+    let cpu0 = cpu_s(pid);
+    let mut plugin_queries = 0;
+    for round in 0..pairs {
+        let (mut raw_s, mut ad_s, mut def_s) = (0.0, 0.0, 0.0);
+        for k in 0..3 {
+            match (round + k) % 3 {
+                0 => {
+                    let t = Instant::now();
+                    let b = raw().await;
+                    raw_s = t.elapsed().as_secs_f64();
+                    assert_eq!(b.len(), body.len());
+                }
+                which => {
+                    let rss = status_kib(pid, "VmRSS:");
+                    reset_hwm(pid);
+                    let client = if which == 1 {
+                        &mut adaptive
+                    } else {
+                        &mut tonic_default
+                    };
+                    let t = Instant::now();
+                    let resp = query_data(client, big()).await;
+                    let s = t.elapsed().as_secs_f64();
+                    growth_kib.push(status_kib(pid, "VmHWM:").saturating_sub(rss) as f64);
+                    assert_eq!(resp["A"].frames.len(), SERIES);
+                    plugin_queries += 1;
+                    if which == 1 {
+                        ad_s = s;
+                    } else {
+                        def_s = s;
+                    }
+                }
+            }
+        }
+        let t = Instant::now();
+        let r = query_data(&mut hop, big()).await;
+        t_hop.push(t.elapsed().as_secs_f64());
+        assert_eq!(r["A"].frames.len(), SERIES);
+        t_raw.push(raw_s);
+        t_ad.push(ad_s);
+        t_def.push(def_s);
+        r_ad.push(ad_s / raw_s);
+        r_def.push(def_s / raw_s);
+    }
+    let cpu_per_query = (cpu_s(pid) - cpu0) / plugin_queries as f64;
+    let rss_end = status_kib(pid, "VmRSS:");
+    let load_after = loadavg();
+
+    // In-process conversion of the same body: decode, frames + Arrow IPC, protobuf.
     let target = Target {
         key: "value".into(),
         expr: expr.into(),
@@ -138,54 +302,146 @@ async fn main() {
         instant: false,
     };
     let g = grid(first, last, STEP_MS, POINTS, Duration::from_secs(15));
-    let mut conv = Vec::new();
-    let mut decode_only = Vec::new();
+    let (mut conv, mut dec, mut fr, mut enc, mut pdec, mut scan) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
     for _ in 0..21 {
         let t = Instant::now();
+        let _: serde::de::IgnoredAny = serde_json::from_slice(&body).unwrap();
+        scan.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
         let r = infermon_prom::parse_query_response(&body).unwrap();
-        decode_only.push(t.elapsed().as_secs_f64());
+        let d = t.elapsed().as_secs_f64();
+        let t2 = Instant::now();
         let out =
             infermon_plugin::query::series_frames("A", &target, r.data, &g, FrameMeta::default())
                 .unwrap();
+        let f = t2.elapsed().as_secs_f64();
         conv.push(t.elapsed().as_secs_f64());
+        dec.push(d);
+        fr.push(f);
         assert_eq!(out.len(), SERIES);
+        let msg = QueryDataResponse {
+            responses: HashMap::from([(
+                "A".to_string(),
+                pluginv2::DataResponse {
+                    frames: out,
+                    status: 200,
+                    ..Default::default()
+                },
+            )]),
+        };
+        let t = Instant::now();
+        let bytes = msg.encode_to_vec();
+        enc.push(t.elapsed().as_secs_f64());
+        drop(msg);
+        let t = Instant::now();
+        let back = QueryDataResponse::decode(bytes.as_slice()).unwrap();
+        pdec.push(t.elapsed().as_secs_f64());
+        assert_eq!(back.responses["A"].frames.len(), SERIES);
     }
-    let conv_s = median(conv);
-    let dec_s = median(decode_only);
+    let (conv_s, dec_s, fr_s, enc_s, pdec_s, scan_s) = (
+        median(conv),
+        median(dec),
+        median(fr),
+        median(enc),
+        median(pdec),
+        median(scan),
+    );
     let points = SERIES as f64 * POINTS as f64;
     let mb = body.len() as f64 / 1e6;
-
-    println!("querydata benchmark: {SERIES} series x {POINTS} points, Prometheus 2.42, {PAIRS} interleaved pairs");
-    println!(
-        "  JSON response          {:>10} bytes; Arrow frames {} bytes",
-        body.len(),
-        arrow_bytes
+    let (raw_m, ad_m, def_m) = (
+        median(t_raw.clone()),
+        median(t_ad.clone()),
+        median(t_def.clone()),
     );
-    println!(
-        "  raw query_range HTTP   median {:>7.1} ms",
-        median(t_raw.clone()) * 1e3
-    );
-    println!(
-        "  plugin QueryData gRPC  median {:>7.1} ms",
-        median(t_plugin.clone()) * 1e3
-    );
-    println!(
-        "  RATIO plugin/raw       median {:>7.3} (per-pair: {})",
-        median(ratios.clone()),
-        ratios
-            .iter()
+    let fmt_ratios = |r: &[f64]| {
+        r.iter()
             .map(|r| format!("{r:.2}"))
             .collect::<Vec<_>>()
             .join(" ")
-    );
-    println!("  conversion in-process  {:>7.2} ms = {:.0} MB/s of JSON, {:.1} M points/s (decode alone {:.2} ms = {:.0} MB/s)",
-        conv_s * 1e3, mb / conv_s, points / conv_s / 1e6, dec_s * 1e3, mb / dec_s);
-    println!("  plugin peak RSS (VmHWM) {} KiB idle -> {} KiB after the runs = {:.2}x the JSON response ({:.2}x for the growth)",
-        hwm_idle, hwm, hwm as f64 * 1024.0 / body.len() as f64, (hwm - hwm_idle) as f64 * 1024.0 / body.len() as f64);
+    };
+    let body_kib = body.len() as f64 / 1024.0;
+
+    println!("querydata benchmark: {SERIES} series x {POINTS} points, Prometheus 2.42, {pairs} interleaved rounds");
     println!(
-        "  load average: {}",
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .trim()
+        "  JSON response {} bytes; Arrow frames {} bytes ({:.2}x); QueryDataResponse protobuf {} bytes",
+        body.len(),
+        arrow_bytes,
+        arrow_bytes as f64 / body.len() as f64,
+        proto_bytes
     );
+    println!(
+        "  raw query_range HTTP            median {:>6.1} ms",
+        raw_m * 1e3
+    );
+    println!(
+        "  plugin QueryData, adaptive win. median {:>6.1} ms  RATIO {:.3} (per round: {})",
+        ad_m * 1e3,
+        median(r_ad.clone()),
+        fmt_ratios(&r_ad)
+    );
+    println!(
+        "  plugin QueryData, tonic default median {:>6.1} ms  RATIO {:.3} (per round: {})",
+        def_m * 1e3,
+        median(r_def.clone()),
+        fmt_ratios(&r_def)
+    );
+    println!(
+        "  CONVERSION in-process {:.2} ms = {:.0} MB/s of JSON, {:.1} M points/s: decode {:.2} ms ({:.0} MB/s; \
+         serde_json's bare validating scan of the same body {:.2} ms), frames + Arrow IPC {:.2} ms",
+        conv_s * 1e3,
+        mb / conv_s,
+        points / conv_s / 1e6,
+        dec_s * 1e3,
+        mb / dec_s,
+        scan_s * 1e3,
+        fr_s * 1e3
+    );
+    println!(
+        "  protobuf QueryDataResponse: encode {:.2} ms, decode {:.2} ms (in-process)",
+        enc_s * 1e3,
+        pdec_s * 1e3
+    );
+    let extra = ad_m - raw_m;
+    let hop_m = median(t_hop.clone());
+    println!(
+        "  gRPC hop alone (same response from an in-process canned Data service, adaptive window): median {:.1} ms",
+        hop_m * 1e3
+    );
+    println!(
+        "  WHAT DOMINATES: plugin - raw = {:.1} ms; conversion {:.1} ms ({:.0}%), gRPC hop {:.1} ms ({:.0}%), \
+         the rest {:.1} ms (request handling, the plugin's own HTTP client, scheduling on the shared cores); \
+         plugin CPU {:.1} ms per query",
+        extra * 1e3,
+        conv_s * 1e3,
+        100.0 * conv_s / extra.max(1e-9),
+        hop_m * 1e3,
+        100.0 * hop_m / extra.max(1e-9),
+        (extra - conv_s - hop_m) * 1e3,
+        cpu_per_query * 1e3
+    );
+    if hwm_supported {
+        let first_growth = hwm_first.saturating_sub(rss_idle) as f64;
+        println!(
+            "  PEAK MEMORY: VmHWM growth over VmRSS before the query: first big query {:.0} KiB = {:.2}x the JSON \
+             (baseline VmRSS {} KiB after a small warm-up query); repeated queries median {:.0} KiB = {:.2}x, max {:.2}x",
+            first_growth,
+            first_growth / body_kib,
+            rss_idle,
+            median(growth_kib.clone()),
+            median(growth_kib.clone()) / body_kib,
+            growth_kib.iter().cloned().fold(0.0, f64::max) / body_kib
+        );
+    } else {
+        println!("  PEAK MEMORY: the kernel refused clear_refs; VmHWM {hwm_first} KiB overall");
+    }
+    println!(
+        "  plugin VmRSS after all {} big queries {} KiB: {:.2}x the JSON above the {} KiB baseline (what the \
+         allocator keeps between queries)",
+        plugin_queries + 3,
+        rss_end,
+        rss_end.saturating_sub(rss_idle) as f64 / body_kib,
+        rss_idle
+    );
+    println!("  load average before: {load_before}; after: {load_after}");
 }

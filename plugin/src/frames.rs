@@ -156,19 +156,23 @@ fn write(
     Ok(buf)
 }
 
-/// One `timeseries-multi` frame: `Time` (ns) and `Value` (f64, with labels and config).
+/// One `timeseries-multi` frame: `Time` (ns) and `Value` (f64, with labels and config). The columns are moved
+/// into the Arrow arrays (milliseconds become nanoseconds in place), so the only copy is the IPC encoding.
 #[allow(clippy::too_many_arguments)]
 pub fn series_frame(
     ref_id: &str,
     name: &str,
-    timestamps_ms: &[i64],
+    mut timestamps_ms: Vec<i64>,
     values: Vec<f64>,
     labels: &BTreeMap<String, String>,
     value_config: &FieldConfig,
     step_ms: Option<i64>,
     meta: &FrameMeta,
 ) -> Result<Vec<u8>, EncodeError> {
-    let ts: Vec<i64> = timestamps_ms.iter().map(|t| t * 1_000_000).collect();
+    for t in &mut timestamps_ms {
+        *t = t.saturating_mul(1_000_000);
+    }
+    let ts = timestamps_ms;
     let time_cfg = FieldConfig {
         interval: step_ms.map(|s| s as f64),
         ..Default::default()

@@ -289,24 +289,25 @@ pub fn series_frames(
     meta: FrameMeta,
 ) -> Result<Vec<Vec<u8>>, QueryFailure> {
     let unit = (!target.unit.is_empty()).then(|| target.unit.clone());
-    let one = |labels: BTreeMap<String, String>, ts: &[i64], values: Vec<f64>, meta: &FrameMeta| {
-        let name = display_name(&target.legend, &labels, &target.expr);
-        let cfg = FieldConfig {
-            display_name_from_ds: Some(name.clone()),
-            unit: unit.clone(),
-            interval: None,
+    let one =
+        |labels: BTreeMap<String, String>, ts: Vec<i64>, values: Vec<f64>, meta: &FrameMeta| {
+            let name = display_name(&target.legend, &labels, &target.expr);
+            let cfg = FieldConfig {
+                display_name_from_ds: Some(name.clone()),
+                unit: unit.clone(),
+                interval: None,
+            };
+            frames::series_frame(
+                ref_id,
+                &name,
+                ts,
+                values,
+                &labels,
+                &cfg,
+                Some(g.step_ms),
+                meta,
+            )
         };
-        frames::series_frame(
-            ref_id,
-            &name,
-            ts,
-            values,
-            &labels,
-            &cfg,
-            Some(g.step_ms),
-            meta,
-        )
-    };
     let mut out = Vec::new();
     let mut meta = Some(meta);
     let first_meta = |m: &mut Option<FrameMeta>| m.take().unwrap_or_default();
@@ -314,7 +315,7 @@ pub fn series_frames(
         QueryData::Matrix(series) => {
             for s in series {
                 let m = first_meta(&mut meta);
-                out.push(one(label_map(&s.labels), &s.timestamps_ms, s.values, &m)?);
+                out.push(one(label_map(&s.labels), s.timestamps_ms, s.values, &m)?);
             }
         }
         QueryData::Vector(samples) => {
@@ -322,7 +323,7 @@ pub fn series_frames(
                 let m = first_meta(&mut meta);
                 out.push(one(
                     label_map(&s.labels),
-                    &[s.timestamp_ms],
+                    vec![s.timestamp_ms],
                     vec![s.value],
                     &m,
                 )?);
@@ -330,7 +331,12 @@ pub fn series_frames(
         }
         QueryData::Scalar(p) => {
             let m = first_meta(&mut meta);
-            out.push(one(BTreeMap::new(), &[p.timestamp_ms], vec![p.value], &m)?);
+            out.push(one(
+                BTreeMap::new(),
+                vec![p.timestamp_ms],
+                vec![p.value],
+                &m,
+            )?);
         }
         QueryData::String(_) => {
             return Err(QueryFailure::BadRequest(
