@@ -1,9 +1,15 @@
 //! The live model context an alert notification is enriched with: a fixed set of figures, each ONE query covering
 //! every model of the notification (so the number of queries never depends on how many alerts it holds).
+//!
+//! The budget figure is the default spec's `ttft-500ms` SLO by name, grouped at its records' level when the request
+//! does not pin one namespace: a context with infermon's recording rules loaded (`Context::recording_rules`) then
+//! reads the SLO's recorded 30-day error ratio (one sample per model) instead of 30 days of raw buckets.
 
+use crate::catalog::names::labels;
 use crate::catalog::Concept;
 use crate::duration::PromDuration;
 use crate::query::{BackendChoice, MetricQuery, Query, SloQuery, SloView, Stat};
+use crate::rules::spec::default_spec;
 use crate::translate::{translate, Context};
 
 /// What the enricher asks about.
@@ -11,7 +17,8 @@ use crate::translate::{translate, Context};
 pub struct ContextRequest {
     pub models: Vec<String>,
     pub namespaces: Vec<String>,
-    /// The SLO whose remaining error budget is shown (default: 99 % of TTFTs within 0.5 s over 30 days).
+    /// The SLO whose remaining error budget is shown (default: [`DEFAULT_BUDGET_SLO`] of the default spec, 99 % of
+    /// TTFTs within 0.5 s over 30 days).
     pub budget_slo: Option<SloQuery>,
 }
 
@@ -86,23 +93,48 @@ const FIGURES: &[(&str, &str, Concept, Stat, Option<u64>)] = &[
     ),
 ];
 
-/// The default SLO of the budget figure.
+/// The default spec's SLO whose budget the context shows.
+pub const DEFAULT_BUDGET_SLO: &str = "ttft-500ms";
+
+/// The default SLO of the budget figure: [`DEFAULT_BUDGET_SLO`] as the default spec defines it (SLI, threshold,
+/// objective, window, backends), named so that its records answer when infermon's rules are loaded, grouped by
+/// namespace and model (the records' level: an error ratio cannot be re-aggregated across namespaces).
 pub fn default_budget_slo() -> SloQuery {
+    let spec = default_spec();
+    let slo = spec
+        .slos
+        .iter()
+        .find(|s| s.name == DEFAULT_BUDGET_SLO)
+        .expect("the default spec defines the context's budget SLO");
     SloQuery {
-        slo: None,
-        sli: Concept::Ttft,
-        threshold: Some(0.5),
-        objective: 0.99,
-        window: PromDuration::from_secs(30 * 24 * 3600),
+        slo: Some(slo.name.clone()),
+        sli: slo.sli,
+        threshold: slo.threshold,
+        objective: slo.objective,
+        window: slo.window,
         view: SloView::BudgetRemaining,
         burn_window: None,
         interpolate: false,
-        models: vec![],
+        models: slo.models.clone(),
         namespaces: vec![],
-        backend: BackendChoice::Auto,
+        backend: match slo.backends.as_slice() {
+            [one] => BackendChoice::from_backend(*one),
+            _ => BackendChoice::Auto,
+        },
         filters: vec![],
-        group_by: vec!["model".into()],
+        group_by: record_level_grouping(&[]),
         legend: None,
+    }
+}
+
+/// Grouping of an SLO figure that keeps one series per model and lets the SLO records answer: by `model` when the
+/// request pins one namespace (each model's series is then one record series), else by namespace and model (a
+/// model's budget in two namespaces is two budgets, as its alerts are).
+fn record_level_grouping(namespaces: &[String]) -> Vec<String> {
+    if namespaces.len() == 1 {
+        vec![labels::MODEL.into()]
+    } else {
+        vec![labels::NAMESPACE.into(), labels::MODEL.into()]
     }
 }
 
@@ -136,7 +168,7 @@ pub fn context_queries(req: &ContextRequest, ctx: &Context) -> Vec<ContextQuery>
     slo.models = req.models.clone();
     slo.namespaces = req.namespaces.clone();
     slo.view = SloView::BudgetRemaining;
-    slo.group_by = vec!["model".into()];
+    slo.group_by = record_level_grouping(&req.namespaces);
     if let Ok(t) = translate(&Query::Slo(slo), ctx) {
         out.extend(t.targets.into_iter().map(|t| ContextQuery {
             key: "error_budget_remaining",
@@ -171,5 +203,78 @@ mod tests {
             context_queries(&many, &ctx).len()
         );
         assert_eq!(context_queries(&one, &ctx).len(), FIGURES.len() + 1);
+        let rules = Context {
+            recording_rules: true,
+            ..Context::default()
+        };
+        assert_eq!(context_queries(&many, &rules).len(), FIGURES.len() + 1);
+    }
+
+    fn budget(req: &ContextRequest, ctx: &Context) -> String {
+        let q = context_queries(req, ctx);
+        let b: Vec<_> = q
+            .iter()
+            .filter(|q| q.key == "error_budget_remaining")
+            .collect();
+        assert_eq!(b.len(), 1);
+        assert_eq!(b[0].unit, "percentunit");
+        b[0].expr.clone()
+    }
+
+    #[test]
+    fn the_budget_reads_the_default_slos_records_when_the_rules_are_loaded() {
+        let rules = Context {
+            recording_rules: true,
+            ..Context::default()
+        };
+        // No namespace pinned: grouped at the records' level (namespace, model).
+        let req = ContextRequest {
+            models: vec!["a".into(), "b".into()],
+            namespaces: vec![],
+            budget_slo: None,
+        };
+        let expr = budget(&req, &rules);
+        assert!(
+            expr.contains("namespace_model:inference_slo_errors:ratio_rate30d{")
+                && expr.contains("slo=\"ttft-500ms\"")
+                && expr.contains("sum by (namespace, model)"),
+            "{expr}"
+        );
+        assert!(!expr.contains("_bucket"), "{expr}");
+        // One namespace pinned: one record series per model, grouped by model like the other figures.
+        let pinned = ContextRequest {
+            namespaces: vec!["prod".into()],
+            ..req.clone()
+        };
+        let expr = budget(&pinned, &rules);
+        assert!(
+            expr.contains("ratio_rate30d{") && expr.contains("sum by (model)"),
+            "{expr}"
+        );
+        // Without the rules: the same SLO from raw vLLM buckets (the default spec covers vLLM only).
+        let raw = budget(&req, &Context::default());
+        assert!(
+            raw.contains("vllm:time_to_first_token_seconds_bucket")
+                && !raw.contains("ratio_rate30d"),
+            "{raw}"
+        );
+        assert!(!raw.contains("sglang") && !raw.contains("tgi_"), "{raw}");
+    }
+
+    #[test]
+    fn the_default_budget_slo_is_the_default_specs() {
+        let q = default_budget_slo();
+        let spec = default_spec();
+        let slo = spec
+            .slos
+            .iter()
+            .find(|s| s.name == DEFAULT_BUDGET_SLO)
+            .unwrap();
+        assert_eq!(q.slo.as_deref(), Some(DEFAULT_BUDGET_SLO));
+        assert_eq!(
+            (q.sli, q.threshold, q.objective, q.window),
+            (slo.sli, slo.threshold, slo.objective, slo.window)
+        );
+        assert_eq!(q.group_by, vec!["namespace", "model"]);
     }
 }

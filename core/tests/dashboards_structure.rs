@@ -2,8 +2,8 @@
 //! Unique panel ids, grid positions inside 24 columns that never overlap, every data source reference resolvable
 //! (the provisioned uid, or the `$datasource` variable whose default is provisioned), every variable used defined,
 //! every link pointing at a generated dashboard, every plugin target a valid query that translates (with data or
-//! a notice), every Prometheus-only target reading recorded series only. The checked-in files are the golden
-//! output of the generator.
+//! a notice), every Prometheus-only target reading recorded series only, every unit one Grafana draws as meant.
+//! The checked-in files are the golden output of the generator.
 
 use infermon_core::dashboards::{
     self, provisioning, recorded::reads_only_recorded, Variant, PLUGIN_ID, PROMETHEUS_UID, UID,
@@ -265,9 +265,7 @@ fn every_plugin_target_parses_and_translates_with_data_or_a_notice() {
                     if let (Some(first), false) = (tr.targets.first(), q["queryType"] == "fleet") {
                         let panel_concept_unit =
                             p["fieldConfig"]["defaults"]["unit"].as_str().unwrap();
-                        if q["stat"] != "growth" {
-                            assert_eq!(first.unit, panel_concept_unit, "{}: {q}", p["title"]);
-                        }
+                        assert_eq!(first.unit, panel_concept_unit, "{}: {q}", p["title"]);
                     }
                 }
                 n += 1;
@@ -329,5 +327,106 @@ fn both_variants_have_the_same_panels_in_the_same_places() {
         };
         assert_eq!(key(&d.json), key(&p.json), "{}", d.uid);
         assert!((39..=41).contains(&d.json["schemaVersion"].as_u64().unwrap()));
+    }
+}
+
+/// Grafana unit ids infermon uses, as `@grafana/data` defines them (`packages/grafana-data/src/valueFormats/
+/// categories.ts`): Time `s`; Misc `short`, `percentunit`; Throughput `reqps` ("requests/sec"), `ops` ("ops/sec").
+const GRAFANA_UNITS: &[&str] = &["s", "short", "percentunit", "reqps", "ops"];
+/// Custom units: `getValueFormat` (`valueFormats.ts`) draws an id it does not know as the value, a space and the
+/// id, which is how the unit picker stores a custom unit. Each must read right after a number: "120 tokens/s",
+/// "14.4 x" (burn rate), "0.002 /s" (growth of a 0..1 fraction). A built-in id with a suffix ("short/s") is not one:
+/// Grafana would draw "3 short/s".
+const CUSTOM_UNITS: &[&str] = &["tokens/s", "x", "/s"];
+
+fn units<'a>(v: &'a Value, path: String, out: &mut Vec<(String, &'a str)>) {
+    match v {
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| units(x, format!("{path}[{i}]"), out)),
+        Value::Object(m) => {
+            if let Some(Value::String(u)) = m.get("unit") {
+                out.push((format!("{path}.unit"), u));
+            }
+            // Overrides: {"id": "unit", "value": "…"}.
+            if let (Some("unit"), Some(Value::String(u))) =
+                (m.get("id").and_then(Value::as_str), m.get("value"))
+            {
+                out.push((format!("{path}.value"), u));
+            }
+            m.iter()
+                .for_each(|(k, x)| units(x, format!("{path}.{k}"), out));
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn every_unit_is_a_grafana_unit_id_or_a_custom_unit_that_reads_right() {
+    use infermon_core::catalog::{Backend, Concept};
+    use infermon_core::query::{BackendChoice, MetricQuery, SloQuery, SloView, Stat};
+    let allowed = |u: &str| GRAFANA_UNITS.contains(&u) || CUSTOM_UNITS.contains(&u);
+    let mut used = BTreeSet::new();
+    // Every panel default and override of both variants.
+    for d in all() {
+        let mut found = Vec::new();
+        units(&d.json, d.uid.clone(), &mut found);
+        for (path, u) in found {
+            assert!(allowed(u), "{path}: unit {u:?} is no Grafana unit id");
+            used.insert(u.to_string());
+        }
+    }
+    // Every unit the translator sends: every concept × statistic on every backend, and every SLO view.
+    for &concept in Concept::ALL {
+        assert!(allowed(concept.unit()), "{concept}");
+        for backend in Backend::ALL {
+            for stat in [
+                "p95", "avg", "rate", "ratio", "current", "max", "min", "growth",
+            ] {
+                let q = MetricQuery {
+                    concept,
+                    stat: Some(stat.parse::<Stat>().unwrap()),
+                    models: vec![],
+                    namespaces: vec![],
+                    backend: BackendChoice::from_backend(backend),
+                    filters: vec![],
+                    group_by: vec!["model".into()],
+                    legend: None,
+                    window: None,
+                };
+                if let Ok(t) = translate(&Query::Metric(q), &Context::default()) {
+                    for t in t.targets {
+                        assert!(
+                            allowed(&t.unit),
+                            "{concept} {stat} on {backend}: {:?}",
+                            t.unit
+                        );
+                        used.insert(t.unit);
+                    }
+                }
+            }
+        }
+    }
+    for view in [
+        SloView::Attainment,
+        SloView::BudgetRemaining,
+        SloView::BurnRate,
+    ] {
+        let q = SloQuery {
+            view,
+            ..infermon_core::context::default_budget_slo()
+        };
+        for t in translate(&Query::Slo(q), &Context::default())
+            .unwrap()
+            .targets
+        {
+            assert!(allowed(&t.unit), "{view:?}: {:?}", t.unit);
+            used.insert(t.unit);
+        }
+    }
+    // The lists hold no unit nothing uses.
+    for u in GRAFANA_UNITS.iter().chain(CUSTOM_UNITS) {
+        assert!(used.contains(*u), "{u} is listed but unused: {used:?}");
     }
 }

@@ -181,6 +181,18 @@ pub const SGLANG_E2E: BucketSet = BucketSet {
     ],
 };
 
+/// SGLang queue time (scheduler collector, a fixed list starting at 0: `le="0.0"` counts requests that never
+/// waited).
+pub const SGLANG_QUEUE_TIME: BucketSet = BucketSet {
+    generation: "SGLang (collector.py, fixed)",
+    le: &[
+        "0.0", "0.1", "0.2", "0.5", "1.0", "2.0", "3.0", "4.0", "5.0", "10.0", "15.0", "20.0",
+        "30.0", "40.0", "50.0", "60.0", "70.0", "80.0", "90.0", "100.0", "200.0", "300.0", "400.0",
+        "500.0", "600.0", "700.0", "800.0", "900.0", "1000.0", "1200.0", "1400.0", "1600.0",
+        "1800.0", "2000.0", "2500.0", "3000.0",
+    ],
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +221,7 @@ mod tests {
             SGLANG_TTFT,
             SGLANG_ITL,
             SGLANG_E2E,
+            SGLANG_QUEUE_TIME,
         ] {
             let b = set.bounds();
             assert!(b.windows(2).all(|w| w[0] < w[1]), "{}", set.generation);

@@ -192,6 +192,19 @@ impl Concept {
         }
     }
 
+    /// Grafana unit id of the per-second growth (`deriv`) of this concept's level (the `growth` statistic of
+    /// gauges). Grafana has no "per second" variant of `short` or `percentunit`: request counts grow in requests
+    /// per second (`reqps`); a 0..1 fraction grows in fraction per second, which Grafana can only show as a custom
+    /// suffix (an id it does not know is drawn as the value followed by the id).
+    pub fn growth_unit(self) -> &'static str {
+        match self.unit() {
+            "short" => "reqps",
+            "percentunit" => "/s",
+            // Not gauges: no growth statistic applies (kept total for the type's sake).
+            _ => "none",
+        }
+    }
+
     /// The latency concepts an SLO can be defined on (threshold on histogram buckets), plus errors.
     pub fn slo_capable(self) -> bool {
         matches!(

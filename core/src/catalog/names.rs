@@ -93,6 +93,9 @@ pub mod sglang {
     pub const TIME_TO_FIRST_TOKEN_SECONDS: &str = "sglang:time_to_first_token_seconds";
     pub const INTER_TOKEN_LATENCY_SECONDS: &str = "sglang:inter_token_latency_seconds";
     pub const E2E_REQUEST_LATENCY_SECONDS: &str = "sglang:e2e_request_latency_seconds";
+    /// Scheduler collector: time in the waiting queue, observed when a request is first scheduled
+    /// (`observe_queue_time(forward_entry_time - wait_queue_entry_time)`), not when it finishes.
+    pub const QUEUE_TIME_SECONDS: &str = "sglang:queue_time_seconds";
     pub const PROMPT_TOKENS_TOTAL: &str = "sglang:prompt_tokens_total";
     pub const GENERATION_TOKENS_TOTAL: &str = "sglang:generation_tokens_total";
     pub const CACHED_TOKENS_TOTAL: &str = "sglang:cached_tokens_total";

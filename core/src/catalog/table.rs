@@ -109,6 +109,18 @@ const TGI_FINISHED: &[(Series, Reason)] = &[
 ];
 const TGI_TTFT_PARTS: &[Histogram] = &[TGI_QUEUE_H, TGI_PREFILL_H];
 
+/// SGLang's scheduler collector observes queue time once per request, when it is first scheduled
+/// (`set_forward_entry_time` → `observe_queue_time`); retracted requests that wait again are not observed again.
+/// Labels: `model_name` plus the scheduler's (`engine_type`, `tp_rank`, `pp_rank`, …), summed away per model.
+const SGLANG_QUEUE_H: Histogram = histogram(&[sglang::QUEUE_TIME_SECONDS], &[SGLANG_QUEUE_TIME]);
+
+/// llama.cpp's generation counters (`on_prediction`, when a slot is released): summed `t_token_generation` (first
+/// token → last token, i.e. the n − 1 gaps after the first token) and summed `n_decoded` (all n tokens).
+const LLAMACPP_SECONDS_PER_TOKEN: Source = Source::MeanOfCounters {
+    numerator: series(&[llamacpp::TOKENS_PREDICTED_SECONDS_TOTAL]),
+    denominator: series(&[llamacpp::TOKENS_PREDICTED_TOTAL]),
+};
+
 /// The catalog cell for `concept` on `backend`.
 pub fn support(concept: Concept, backend: Backend) -> Support {
     use Backend::*;
@@ -135,11 +147,11 @@ pub fn support(concept: Concept, backend: Backend) -> Support {
             exact(Source::Histogram(histogram(&[sglang::INTER_TOKEN_LATENCY_SECONDS], &[SGLANG_ITL])))
         }
         (InterTokenLatency, Llamacpp) => approx(
-            Source::MeanOfCounters {
-                numerator: series(&[llamacpp::TOKENS_PREDICTED_SECONDS_TOTAL]),
-                denominator: series(&[llamacpp::TOKENS_PREDICTED_TOTAL]),
-            },
-            "llama.cpp only exposes total generation time and tokens: the mean seconds per generated token.",
+            LLAMACPP_SECONDS_PER_TOKEN,
+            "llama.cpp only exposes total generation time and tokens: the mean seconds per generated token. The \
+             time covers the gaps after each request's first token while the count includes the first token, so it \
+             reads below the mean gap by the share of first tokens (most for short outputs); counted when a \
+             request finishes.",
         ),
 
         // ---- Per-request time per output token ----
@@ -150,10 +162,15 @@ pub fn support(concept: Concept, backend: Backend) -> Support {
              generated tokens.",
         ),
         (Tpot, Sglang) => Support::Unsupported("SGLang exposes no per-request time-per-output-token histogram"),
-        (Tpot, Llamacpp) => exact(Source::MeanOfCounters {
-            numerator: series(&[llamacpp::TOKENS_PREDICTED_SECONDS_TOTAL]),
-            denominator: series(&[llamacpp::TOKENS_PREDICTED_TOTAL]),
-        }),
+        // Per-request TPOT is decode time / (n − 1), averaged over requests; the counters give summed decode time
+        // over summed n: weighted by request length and divided by n (0.8 % below on the simulator's data).
+        (Tpot, Llamacpp) => approx(
+            LLAMACPP_SECONDS_PER_TOKEN,
+            "llama.cpp only exposes total generation time and tokens: summed decode time over summed generated \
+             tokens. That weights requests by their length and divides by all n tokens instead of the n - 1 after \
+             the first, so it reads below the mean per-request TPOT (most for short outputs); counted when a \
+             request finishes.",
+        ),
 
         // ---- End-to-end latency ----
         (E2eLatency, Vllm) => exact(Source::Histogram(VLLM_E2E_H)),
@@ -166,7 +183,11 @@ pub fn support(concept: Concept, backend: Backend) -> Support {
         // ---- Request phases ----
         (QueueTime, Vllm) => exact(Source::Histogram(VLLM_QUEUE_H)),
         (QueueTime, Tgi) => exact(Source::Histogram(TGI_QUEUE_H)),
-        (QueueTime, Sglang) => Support::Unsupported("SGLang exposes no queue-time histogram"),
+        (QueueTime, Sglang) => approx(
+            Source::Histogram(SGLANG_QUEUE_H),
+            "SGLang records queue time when a request leaves the queue, not when it finishes: a window shows the \
+             requests first scheduled in it, including ones still running or later aborted.",
+        ),
         (QueueTime, Llamacpp) => Support::Unsupported("llama.cpp exposes no queue time"),
         (PrefillTime, Vllm) => exact(Source::Histogram(VLLM_PREFILL_H)),
         (PrefillTime, Tgi) => approx(
@@ -190,19 +211,36 @@ pub fn support(concept: Concept, backend: Backend) -> Support {
 
         // ---- Throughput ----
         (GenerationTokensRate, Vllm) => exact(Source::Counter(series(&[vllm::GENERATION_TOKENS_TOTAL]))),
+        // Counters a server increments when a request finishes are approximations of tokens generated per second:
+        // a 60 s generation adds all its tokens at its end (vLLM counts every engine step's tokens).
         (GenerationTokensRate, Tgi) => approx(
             Source::Counter(series(&[tgi::REQUEST_GENERATED_TOKENS_SUM])),
-            "TGI counts generated tokens when a request finishes, so long generations show up late.",
+            "TGI counts generated tokens when a request finishes, so long generations show up late; tokens of \
+             failed requests are not counted.",
         ),
-        (GenerationTokensRate, Sglang) => exact(Source::Counter(series(&[sglang::GENERATION_TOKENS_TOTAL]))),
-        (GenerationTokensRate, Llamacpp) => exact(Source::Counter(series(&[llamacpp::TOKENS_PREDICTED_TOTAL]))),
+        (GenerationTokensRate, Sglang) => approx(
+            Source::Counter(series(&[sglang::GENERATION_TOKENS_TOTAL])),
+            "SGLang counts generated tokens when a request finishes, so long generations show up late.",
+        ),
+        (GenerationTokensRate, Llamacpp) => approx(
+            Source::Counter(series(&[llamacpp::TOKENS_PREDICTED_TOTAL])),
+            "llama.cpp counts generated tokens when a request finishes, so long generations show up late.",
+        ),
         (PromptTokensRate, Vllm) => exact(Source::Counter(series(&[vllm::PROMPT_TOKENS_TOTAL]))),
         (PromptTokensRate, Tgi) => approx(
             Source::Counter(series(&[tgi::REQUEST_INPUT_LENGTH_SUM])),
             "TGI counts prompt tokens when a request is validated, before it is prefilled.",
         ),
-        (PromptTokensRate, Sglang) => exact(Source::Counter(series(&[sglang::PROMPT_TOKENS_TOTAL]))),
-        (PromptTokensRate, Llamacpp) => exact(Source::Counter(series(&[llamacpp::PROMPT_TOKENS_TOTAL]))),
+        (PromptTokensRate, Sglang) => approx(
+            Source::Counter(series(&[sglang::PROMPT_TOKENS_TOTAL])),
+            "SGLang counts prompt tokens when a request finishes, not when it is prefilled, so they show up late.",
+        ),
+        // `n_prompt_tokens_processed` counts the tokens llama.cpp evaluates, after reusing the slot's cached prefix.
+        (PromptTokensRate, Llamacpp) => approx(
+            Source::Counter(series(&[llamacpp::PROMPT_TOKENS_TOTAL])),
+            "llama.cpp counts only the prompt tokens it evaluates: tokens reused from the slot's prompt cache are \
+             left out, so with shared prefixes it reads below the prompt tokens received.",
+        ),
         (RequestRate, Vllm) => exact(Source::Counter(VLLM_FINISHED)),
         (RequestRate, Tgi) => exact(Source::Counter(series(&[tgi::REQUEST_COUNT]))),
         (RequestRate, Sglang) => exact(Source::Counter(series(&[sglang::NUM_REQUESTS_TOTAL]))),

@@ -130,7 +130,7 @@ pub(super) fn translate(q: &MetricQuery, ctx: &Context) -> Result<Translation, T
 
 fn unit_for(concept: Concept, stat: Stat) -> String {
     match stat {
-        Stat::Growth => format!("{}/s", concept.unit()),
+        Stat::Growth => concept.growth_unit().to_string(),
         _ => concept.unit().to_string(),
     }
 }
