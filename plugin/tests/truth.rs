@@ -12,7 +12,8 @@
 //! - means, rates and ratios: relative 1e-6 (2e-3 for llama.cpp, whose counters print 6 significant digits);
 //! - gauge levels: exact; growth (`deriv`): between the least-squares slopes with and without the window's
 //!   first scrape (Prometheus includes it, VictoriaMetrics does not);
-//! - approximations the truth cannot state exactly (TGI TTFT/ITL/TPOT/prefill/KV): finite and ≥ 0.
+//! - approximations the truth cannot state exactly (TGI TTFT/ITL/TPOT/prefill/KV, SGLang queue time, observed at
+//!   first scheduling): finite and ≥ 0.
 
 mod common;
 
@@ -224,6 +225,8 @@ fn expected(
         )),
         (QueueTime, Backend::Vllm) => one(latency(fin.iter().map(|r| w1(r.queue)).collect())),
         (QueueTime, Backend::Tgi) => one(latency(ok_fin.iter().map(|r| w1(r.queue)).collect())),
+        // SGLang observes queue time when a request is first scheduled; the probe truth keeps queue times of the
+        // requests *finished* in the window only, so its exact value is not stated here (finite and ≥ 0 below).
         (PrefillTime, Backend::Vllm) => one(latency(
             fin.iter().filter_map(|r| r.prefill).map(w1).collect(),
         )),
@@ -414,7 +417,7 @@ async fn every_catalog_cell_agrees_with_the_simulators_ground_truth_on_both_engi
                         }
                         let frames = frames_of(r);
                         let unit = if stat == "growth" {
-                            format!("{}/s", concept.unit())
+                            concept.growth_unit().to_string()
                         } else {
                             concept.unit().to_string()
                         };

@@ -163,7 +163,7 @@ pub fn support(concept: Concept, backend: Backend) -> Support {
         ),
         (Tpot, Sglang) => Support::Unsupported("SGLang exposes no per-request time-per-output-token histogram"),
         // Per-request TPOT is decode time / (n − 1), averaged over requests; the counters give summed decode time
-        // over summed n: weighted by request length and divided by n (0.8 % below on the simulator's data).
+        // over summed n: weighted by request length and divided by n (under 1 % below on the simulator's data).
         (Tpot, Llamacpp) => approx(
             LLAMACPP_SECONDS_PER_TOKEN,
             "llama.cpp only exposes total generation time and tokens: summed decode time over summed generated \

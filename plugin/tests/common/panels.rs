@@ -30,15 +30,8 @@ use super::{decode, dq, DFrame, PluginProcess};
 
 /// Known dashboard/translator bugs, reported to the core owner: (panel title, problem text fragment, why). A
 /// matching problem is printed but does not fail the run; an entry that no longer matches anything fails it, so the
-/// entry is removed with the fix.
-// TODO(core): `translate::metric::unit_for` gives `Stat::Growth` the unit `"{concept unit}/s"`, i.e. "short/s" for
-// queue depth, which is no Grafana unit id; the data source's field unit wins over the panel default ("reqps"), so
-// "Queue growth" shows a literal "short/s" suffix. Remove this entry when the translator sends a Grafana unit.
-pub const KNOWN_ISSUES: &[(&str, &str, &str)] = &[(
-    "Queue growth",
-    "has unit \"short/s\", the panel shows \"reqps\"",
-    "translator unit for stat growth is \"short/s\" (not a Grafana unit); TODO(core)",
-)];
+/// entry is removed with the fix. (The growth unit "short/s" was fixed in core: queue growth is `reqps`.)
+pub const KNOWN_ISSUES: &[(&str, &str, &str)] = &[];
 
 /// Width of the dashboard in pixels when Grafana lays it out (24 grid columns).
 pub const SCREEN_PX: i64 = 1920;
