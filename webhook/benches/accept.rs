@@ -279,6 +279,31 @@ async fn queries_per_notification(prom_url: &str, alerts: usize) -> f64 {
     after - before
 }
 
+/// Median latency (ms) of overwriting 16 KB of a file and fsyncing it, as a WAL commit does, on the disk the outbox
+/// uses. The disk is shared with everything else on the machine; when its fsync latency is high, a closed loop of
+/// `CONNECTIONS` clients cannot exceed `CONNECTIONS / fsync` durable accepts per second, whatever the service does.
+fn fsync_p50_ms() -> f64 {
+    use std::io::{Seek, SeekFrom, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = std::fs::File::create(dir.path().join("probe")).unwrap();
+    let block = vec![7u8; 16 << 10];
+    for _ in 0..8 {
+        f.write_all(&block).unwrap();
+    }
+    f.sync_all().unwrap();
+    let mut lat = vec![];
+    for i in 0..100u64 {
+        let t = Instant::now();
+        f.seek(SeekFrom::Start((i % 8) * block.len() as u64))
+            .unwrap();
+        f.write_all(&block).unwrap();
+        f.sync_all().unwrap();
+        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    pct(&lat, 0.5)
+}
+
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .unwrap_or_default()
@@ -309,6 +334,7 @@ async fn main() {
     for round in 1..=rounds {
         let b = saturate(&bare_url, secs).await;
         let h = saturate(&handler_url, secs).await;
+        let fsync = tokio::task::spawn_blocking(fsync_p50_ms).await.unwrap();
         let d_svc = start_durable(
             cfg.clone(),
             StartOptions {
@@ -324,10 +350,12 @@ async fn main() {
         ceilings.push(h / b);
         durable_rates.push(d);
         println!(
-            "round {round}: bare {b:>8.0} req/s | handler without store {h:>8.0} req/s ({:.2}) | durable (WAL, synchronous=FULL, group commit) {d:>8.0} req/s | ratio {:.2} | {:.1} accepts per commit | loadavg {}",
+            "round {round}: bare {b:>8.0} req/s | handler without store {h:>8.0} req/s ({:.2}) | durable (WAL, synchronous=FULL, group commit) {d:>8.0} req/s | ratio {:.2} | {:.1} accepts per commit, {:.2} ms per commit | disk fsync p50 just before {fsync:.2} ms (bound {:.0}/s) | loadavg {}",
             h / b,
             d / b,
             ops / batches.max(1.0),
+            secs as f64 * 1000.0 / batches.max(1.0),
+            CONNECTIONS as f64 / fsync * 1000.0,
             loadavg()
         );
     }
