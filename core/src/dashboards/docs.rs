@@ -44,6 +44,10 @@ fraction (orange 0.9, red 0.95), error ratio (orange 0.1 %, red 1 %), budget rem
 25 %), latency panels at the SLO threshold (orange) and twice it (red). Links go overview → model detail → SLOs
 (dashboard links keep the time range and variables; series and table rows link to the clicked model).
 
+What they look like, drawn by `infermon render` (`make docs`) from real query results on a backfilled day of the
+simulated fleet: [overview](img/dashboards/infermon-overview.svg), [model detail](img/dashboards/infermon-model-detail.svg),
+[SLOs and error budgets](img/dashboards/infermon-slos.svg).
+
 ## Install
 
 ```sh
