@@ -344,17 +344,19 @@ async fn main() {
         )
         .await;
         let d = saturate(&format!("{}/api/v1/alerts", d_svc.url), secs).await;
-        let (batches, ops) = batch_stats(&d_svc.url).await;
+        let (batches, ops, txn_s, sync_s) = batch_stats(&d_svc.url).await;
         d_svc.stop().await;
         ratios.push(d / b);
         ceilings.push(h / b);
         durable_rates.push(d);
         println!(
-            "round {round}: bare {b:>8.0} req/s | handler without store {h:>8.0} req/s ({:.2}) | durable (WAL, synchronous=FULL, group commit) {d:>8.0} req/s | ratio {:.2} | {:.1} accepts per commit, {:.2} ms per commit | disk fsync p50 just before {fsync:.2} ms (bound {:.0}/s) | loadavg {}",
+            "round {round}: bare {b:>8.0} req/s | handler without store {h:>8.0} req/s ({:.2}) | durable (WAL, synchronous=FULL, group commit) {d:>8.0} req/s | ratio {:.2} | {:.1} accepts per commit, {:.2} ms per commit: transaction {:.2} ms of which COMMIT (WAL write + fsync) {:.2} ms | disk fsync p50 just before {fsync:.2} ms (bound {:.0}/s) | loadavg {}",
             h / b,
             d / b,
             ops / batches.max(1.0),
             secs as f64 * 1000.0 / batches.max(1.0),
+            txn_s * 1000.0 / batches.max(1.0),
+            sync_s * 1000.0 / batches.max(1.0),
             CONNECTIONS as f64 / fsync * 1000.0,
             loadavg()
         );
@@ -443,8 +445,9 @@ async fn server_side_p99(url: &str) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// Reads the commit batch-size histogram from /metrics: (transactions, operations).
-async fn batch_stats(url: &str) -> (f64, f64) {
+/// Reads the writer's histograms from /metrics: (transactions, operations, seconds in transactions, seconds in
+/// COMMIT).
+async fn batch_stats(url: &str) -> (f64, f64, f64, f64) {
     let text = reqwest::get(format!("{url}/metrics"))
         .await
         .unwrap()
@@ -461,5 +464,7 @@ async fn batch_stats(url: &str) -> (f64, f64) {
     (
         get("infermon_webhook_outbox_commit_batch_size_count"),
         get("infermon_webhook_outbox_commit_batch_size_sum"),
+        get("infermon_webhook_outbox_commit_duration_seconds_sum"),
+        get("infermon_webhook_outbox_commit_sync_duration_seconds_sum"),
     )
 }

@@ -36,6 +36,10 @@ pub struct Metrics {
     pub duplicates: Counter,
     pub accept_seconds: Histogram,
     pub commit_batch_size: Histogram,
+    /// Wall time of each group-commit transaction, BEGIN to COMMIT done (the writer's serial cost per batch).
+    pub commit_seconds: Histogram,
+    /// The COMMIT step alone: WAL frames written and fsync'd (the part the disk decides).
+    pub commit_sync_seconds: Histogram,
     pub enrichment_seconds: Histogram,
     pub enrichment_failures: Family<ReasonLabel, Counter>,
     pub promql_queries: Counter,
@@ -77,6 +81,18 @@ impl Metrics {
             "outbox_commit_batch_size",
             "Operations per outbox transaction (group commit)",
             commit_batch_size.clone(),
+        );
+        let commit_seconds = Histogram::new(exponential_buckets(0.00005, 2.0, 14));
+        registry.register(
+            "outbox_commit_duration_seconds",
+            "Wall time of each outbox group-commit transaction, BEGIN to durable COMMIT",
+            commit_seconds.clone(),
+        );
+        let commit_sync_seconds = Histogram::new(exponential_buckets(0.00005, 2.0, 14));
+        registry.register(
+            "outbox_commit_sync_duration_seconds",
+            "Time of the COMMIT step alone (WAL frames written and fsync'd)",
+            commit_sync_seconds.clone(),
         );
         let enrichment_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 14));
         registry.register(
@@ -126,6 +142,8 @@ impl Metrics {
             duplicates,
             accept_seconds,
             commit_batch_size,
+            commit_seconds,
+            commit_sync_seconds,
             enrichment_seconds,
             enrichment_failures,
             promql_queries,

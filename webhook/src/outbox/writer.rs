@@ -315,6 +315,7 @@ fn run(
             &mut batch,
             &available,
             runtime.as_ref(),
+            &metrics,
         );
         // Under sustained load the queue never empties: fan out anyway once the backlog is large or old.
         let due = state.backlog() >= FANOUT_CHUNK as i64
@@ -437,12 +438,14 @@ fn commit_batch(
     batch: &mut Vec<Op>,
     available: &AtomicBool,
     runtime: Option<&tokio::runtime::Handle>,
+    metrics: &Metrics,
 ) -> bool {
     let mut replies = Vec::with_capacity(batch.len());
     let mut undo: Vec<([u8; 32], Option<i64>)> = Vec::new();
     let stored_before = state.stored;
     let next_id_before = state.next_id;
     let mut wake = false;
+    let started = Instant::now();
     let result = (|| -> rusqlite::Result<()> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         for op in batch.drain(..) {
@@ -511,8 +514,16 @@ fn commit_batch(
                 Op::Shutdown => {}
             }
         }
-        tx.commit()
+        let sync = Instant::now();
+        tx.commit()?;
+        metrics
+            .commit_sync_seconds
+            .observe(sync.elapsed().as_secs_f64());
+        Ok(())
     })();
+    metrics
+        .commit_seconds
+        .observe(started.elapsed().as_secs_f64());
     match result {
         Ok(()) => {
             available.store(true, Ordering::Relaxed);
