@@ -138,7 +138,11 @@ pub async fn detect(client: &Client, model_label: &str) -> Result<Detection, Err
         }
         if *backend == Backend::Vllm {
             let r = client
-                .query("count by (engine) (vllm:num_requests_running)", None, false)
+                .query(
+                    "count by (engine) (last_over_time(vllm:num_requests_running[1h]))",
+                    None,
+                    false,
+                )
                 .await?;
             let engines: Vec<bool> = r
                 .data
@@ -217,11 +221,21 @@ fn models_expr(backend: Backend, ctx: &Context) -> Option<String> {
         });
         if let Ok(t) = translate(&q, ctx) {
             if let Some(target) = t.targets.first() {
-                return Some(format!("count by (model, namespace) ({})", target.expr));
+                return Some(models_over_lookback(&target.expr));
             }
         }
     }
     None
+}
+
+/// How far back a model still counts as served: the `$model` list of a dashboard looking at the last hours must
+/// not be empty just because the servers stopped a few minutes ago (an instant query sees only the last 5 minutes).
+const MODELS_LOOKBACK: &str = "1h:5m";
+
+/// `count by (model, namespace)` of `expr` now, or at any 5-minute step of the last hour (the subquery alone
+/// could miss a model that appeared after its last aligned step, hence the `or`).
+fn models_over_lookback(expr: &str) -> String {
+    format!("count by (model, namespace) (({expr}) or max_over_time(({expr})[{MODELS_LOOKBACK}]))")
 }
 
 /// One sentence: "found vLLM (2 models; V1, ≥ 0.11 metric names), TGI (1 model)".

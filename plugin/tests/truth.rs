@@ -806,3 +806,31 @@ fn prom_range(
     }
     out
 }
+
+/// The `$model` variable's options come from `/models`: data that stopped ten minutes ago (this backfill) is
+/// outside an instant query's 5-minute lookback, yet a dashboard looking at the last hours must still list its
+/// models, with their backends, on both engines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn models_that_stopped_reporting_minutes_ago_are_still_listed() {
+    let e = sim_engines();
+    let mut p = PluginProcess::start().await;
+    for url in [e.prometheus.url().to_string(), e.victoria.url().to_string()] {
+        let settings = ds(&url, json!({"scrapeInterval": "15s"}), &[]);
+        let (code, body) = p.resource(settings, "GET", "models", b"").await;
+        assert_eq!(code, 200, "{url}: {body}");
+        let listed: BTreeSet<(String, String, String)> = body["models"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{url}: {body}"))
+            .iter()
+            .map(|m| {
+                let s = |k: &str| m[k].as_str().unwrap_or_default().to_string();
+                (s("model"), s("backend"), s("namespace"))
+            })
+            .collect();
+        let expected: BTreeSet<(String, String, String)> = Backend::ALL
+            .iter()
+            .map(|b| (model_of(*b), b.id().to_string(), NAMESPACE.to_string()))
+            .collect();
+        assert_eq!(listed, expected, "{url}");
+    }
+}
