@@ -11,8 +11,10 @@
 //!   big query of a fresh process (after a small warm-up query) and over the repeated queries.
 //! - **conversion throughput** in-process on the same body: JSON → columnar series → data-plane Arrow IPC
 //!   frames, and each step alone, plus the protobuf encode/decode of the resulting QueryDataResponse.
-//! - **what dominates the rest**: plugin − raw split into conversion, protobuf and the remainder (gRPC
-//!   transport, request handling), and the plugin process' CPU time per query.
+//! - **what dominates the rest**: plugin − raw split into the Prometheus client's cost over the raw call
+//!   (`infermon_prom::Client::query_range` timed in this process in the same rounds: decode, body handling),
+//!   frames + Arrow IPC (in-process), the gRPC hop alone (the same QueryDataResponse served by a canned Data
+//!   service in this process) and the remainder; and the plugin process' CPU time per query.
 //!
 //! Run: `cargo bench -p infermon-plugin --bench querydata` (env `QUERYDATA_PAIRS`, default 15).
 
@@ -100,8 +102,12 @@ impl Data for Canned {
     }
 }
 
-/// Serves `Canned` on a free loopback port in this process; a client with the adaptive window.
-async fn canned_client(resp: QueryDataResponse) -> DataClient<tonic::transport::Channel> {
+/// Serves `Canned` on a free loopback port in this process; a client with the adaptive window, or with fixed
+/// 16 MiB windows (`big_windows`, to show what HTTP/2 flow control costs).
+async fn canned_client(
+    resp: QueryDataResponse,
+    big_windows: bool,
+) -> DataClient<tonic::transport::Channel> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let incoming = futures::stream::unfold(listener, |l| async move {
@@ -116,12 +122,15 @@ async fn canned_client(resp: QueryDataResponse) -> DataClient<tonic::transport::
             .add_service(DataServer::new(Canned(resp)))
             .serve_with_incoming(incoming),
     );
-    let chan = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .http2_adaptive_window(true)
-        .connect()
-        .await
-        .unwrap();
+    let endpoint = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap();
+    let endpoint = if big_windows {
+        endpoint
+            .initial_stream_window_size(16 << 20)
+            .initial_connection_window_size(16 << 20)
+    } else {
+        endpoint.http2_adaptive_window(true)
+    };
+    let chan = endpoint.connect().await.unwrap();
     DataClient::new(chan).max_decoding_message_size(usize::MAX)
 }
 
@@ -234,16 +243,35 @@ async fn main() {
     }
     let _ = query_data(&mut tonic_default, big()).await;
 
-    let mut hop = canned_client(canned).await;
+    let mut hop = canned_client(canned.clone(), false).await;
+    let mut hop_big = canned_client(canned, true).await;
     for _ in 0..3 {
         let _ = query_data(&mut hop, big()).await;
+        let _ = query_data(&mut hop_big, big()).await;
     }
 
-    // Interleaved rounds: raw, plugin (adaptive window), plugin (tonic defaults), order rotating; the canned
-    // gRPC hop after each round.
+    // The plugin's own Prometheus client in this process (HTTP + decode, no frames, no gRPC).
+    let prom_client =
+        infermon_prom::Client::new(infermon_prom::ClientConfig::new(prom.url())).unwrap();
+    let client_call = || {
+        prom_client.query_range(
+            expr,
+            UNIX_EPOCH + Duration::from_millis(first as u64),
+            UNIX_EPOCH + Duration::from_millis(last as u64),
+            Duration::from_millis(STEP_MS as u64),
+            false,
+        )
+    };
+    let _ = client_call().await.unwrap();
+
+    // Interleaved rounds: raw, plugin (adaptive window), plugin (tonic defaults), order rotating; then the
+    // in-process Prometheus client and the canned gRPC hop.
     let load_before = loadavg();
     let (mut t_raw, mut t_ad, mut t_def) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut r_ad, mut r_def, mut t_hop) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut r_ad, mut r_def, mut t_hop, mut t_client) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // Per-round differences to the raw call of the same round (paired, so machine noise cancels better).
+    let (mut d_plugin, mut d_client, mut t_hop_big) = (Vec::new(), Vec::new(), Vec::new());
     let mut growth_kib = Vec::new();
     let cpu0 = cpu_s(pid);
     let mut plugin_queries = 0;
@@ -280,9 +308,21 @@ async fn main() {
             }
         }
         let t = Instant::now();
+        let r = client_call().await.unwrap();
+        t_client.push(t.elapsed().as_secs_f64());
+        assert_eq!(r.data.as_matrix().len(), SERIES);
+        drop(r);
+        let t = Instant::now();
         let r = query_data(&mut hop, big()).await;
         t_hop.push(t.elapsed().as_secs_f64());
         assert_eq!(r["A"].frames.len(), SERIES);
+        drop(r);
+        let t = Instant::now();
+        let r = query_data(&mut hop_big, big()).await;
+        t_hop_big.push(t.elapsed().as_secs_f64());
+        assert_eq!(r["A"].frames.len(), SERIES);
+        d_plugin.push(ad_s - raw_s);
+        d_client.push(t_client.last().unwrap() - raw_s);
         t_raw.push(raw_s);
         t_ad.push(ad_s);
         t_def.push(def_s);
@@ -304,7 +344,7 @@ async fn main() {
     let g = grid(first, last, STEP_MS, POINTS, Duration::from_secs(15));
     let (mut conv, mut dec, mut fr, mut enc, mut pdec, mut scan) =
         (vec![], vec![], vec![], vec![], vec![], vec![]);
-    for _ in 0..21 {
+    for _ in 0..41 {
         let t = Instant::now();
         let _: serde::de::IgnoredAny = serde_json::from_slice(&body).unwrap();
         scan.push(t.elapsed().as_secs_f64());
@@ -339,6 +379,7 @@ async fn main() {
         pdec.push(t.elapsed().as_secs_f64());
         assert_eq!(back.responses["A"].frames.len(), SERIES);
     }
+    let conv_min = conv.iter().cloned().fold(f64::INFINITY, f64::min);
     let (conv_s, dec_s, fr_s, enc_s, pdec_s, scan_s) = (
         median(conv),
         median(dec),
@@ -388,36 +429,55 @@ async fn main() {
     );
     println!(
         "  CONVERSION in-process {:.2} ms = {:.0} MB/s of JSON, {:.1} M points/s: decode {:.2} ms ({:.0} MB/s; \
-         serde_json's bare validating scan of the same body {:.2} ms), frames + Arrow IPC {:.2} ms",
+         serde_json's bare validating scan of the same body {:.2} ms), frames + Arrow IPC {:.2} ms; \
+         fastest of 41: {:.2} ms = {:.0} MB/s",
         conv_s * 1e3,
         mb / conv_s,
         points / conv_s / 1e6,
         dec_s * 1e3,
         mb / dec_s,
         scan_s * 1e3,
-        fr_s * 1e3
+        fr_s * 1e3,
+        conv_min * 1e3,
+        mb / conv_min
     );
     println!(
         "  protobuf QueryDataResponse: encode {:.2} ms, decode {:.2} ms (in-process)",
         enc_s * 1e3,
         pdec_s * 1e3
     );
-    let extra = ad_m - raw_m;
+    let extra = median(d_plugin.clone());
     let hop_m = median(t_hop.clone());
+    let client_m = median(t_client.clone());
     println!(
-        "  gRPC hop alone (same response from an in-process canned Data service, adaptive window): median {:.1} ms",
-        hop_m * 1e3
+        "  infermon-prom client in-process (HTTP + decode): median {:.1} ms; median per-round difference to raw {:.1} ms",
+        client_m * 1e3,
+        median(d_client.clone()) * 1e3
     );
     println!(
-        "  WHAT DOMINATES: plugin - raw = {:.1} ms; conversion {:.1} ms ({:.0}%), gRPC hop {:.1} ms ({:.0}%), \
-         the rest {:.1} ms (request handling, the plugin's own HTTP client, scheduling on the shared cores); \
-         plugin CPU {:.1} ms per query",
-        extra * 1e3,
-        conv_s * 1e3,
-        100.0 * conv_s / extra.max(1e-9),
+        "  gRPC hop alone (same response from an in-process canned Data service): adaptive window median {:.1} ms; \
+         fixed 16 MiB windows {:.1} ms",
         hop_m * 1e3,
-        100.0 * hop_m / extra.max(1e-9),
-        (extra - conv_s - hop_m) * 1e3,
+        median(t_hop_big.clone()) * 1e3
+    );
+    // Where plugin - raw goes: the Prometheus client's own cost over the raw call (decode, body handling),
+    // frames + Arrow IPC, the gRPC hop, and what is left (request handling, hand-offs, scheduling).
+    let client_extra = median(d_client.clone());
+    let rest = extra - client_extra - fr_s - hop_m;
+    let pct = |x: f64| 100.0 * x / extra.max(1e-9);
+    println!(
+        "  WHAT DOMINATES plugin - raw (median per-round difference) = {:.1} ms: Prometheus client over raw HTTP (decode, body) {:.1} ms ({:.0}%), \
+         frames + Arrow IPC {:.1} ms ({:.0}%), gRPC hop {:.1} ms ({:.0}%), the rest {:.1} ms ({:.0}%: request \
+         handling, thread hand-offs, scheduling on the shared cores); plugin CPU {:.1} ms per query",
+        extra * 1e3,
+        client_extra * 1e3,
+        pct(client_extra),
+        fr_s * 1e3,
+        pct(fr_s),
+        hop_m * 1e3,
+        pct(hop_m),
+        rest * 1e3,
+        pct(rest),
         cpu_per_query * 1e3
     );
     if hwm_supported {

@@ -280,6 +280,9 @@ fn label_map(labels: &infermon_prom::Labels) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Answers with at least this many points have their frames encoded by two threads.
+const PARALLEL_FRAMES_MIN_POINTS: usize = 50_000;
+
 /// `timeseries-multi` frames for one target's answer; one empty typed frame when there is no series.
 pub fn series_frames(
     ref_id: &str,
@@ -312,10 +315,41 @@ pub fn series_frames(
     let mut meta = Some(meta);
     let first_meta = |m: &mut Option<FrameMeta>| m.take().unwrap_or_default();
     match data {
-        QueryData::Matrix(series) => {
-            for s in series {
-                let m = first_meta(&mut meta);
-                out.push(one(label_map(&s.labels), s.timestamps_ms, s.values, &m)?);
+        QueryData::Matrix(mut series) => {
+            // Large answers: the second half of the frames is encoded by another thread meanwhile. Each series
+            // is dropped as soon as its frame is written.
+            let points: usize = series.iter().map(|s| s.values.len()).sum();
+            let second = if points >= PARALLEL_FRAMES_MIN_POINTS
+                && series.len() >= 2
+                && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+            {
+                series.split_off(series.len() / 2)
+            } else {
+                Vec::new()
+            };
+            let encode = |series: Vec<infermon_prom::Series>, mut meta: Option<FrameMeta>| {
+                let mut out = Vec::with_capacity(series.len());
+                for s in series {
+                    let m = first_meta(&mut meta);
+                    out.push(one(label_map(&s.labels), s.timestamps_ms, s.values, &m)?);
+                }
+                Ok::<_, QueryFailure>((out, meta))
+            };
+            let (first, rest) = std::thread::scope(|scope| {
+                let rest = (!second.is_empty()).then(|| scope.spawn(|| encode(second, None)));
+                let first = encode(series, meta.take());
+                (first, rest.map(|h| h.join()))
+            });
+            let (first_frames, left) = first?;
+            meta = left;
+            out = first_frames;
+            if let Some(rest) = rest {
+                let (frames, _) = rest.map_err(|_| {
+                    QueryFailure::Encode(frames::EncodeError::new(
+                        "the frame encoder thread panicked",
+                    ))
+                })??;
+                out.extend(frames);
             }
         }
         QueryData::Vector(samples) => {
@@ -424,4 +458,70 @@ async fn fleet(
         });
     }
     Ok(vec![frames::table_frame(ref_id, "fleet", columns, &meta)?])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use grafana_plugin_sdk::arrow2::array::{Float64Array, PrimitiveArray};
+    use grafana_plugin_sdk::arrow2::io::ipc::read::{read_file_metadata, FileReader};
+    use infermon_prom::{Labels, Series};
+
+    /// (name, meta, times, values) of one encoded frame.
+    fn read(frame: &[u8]) -> (String, String, Vec<i64>, Vec<f64>) {
+        let mut cur = std::io::Cursor::new(frame);
+        let md = read_file_metadata(&mut cur).unwrap();
+        let name = md.schema.metadata["name"].clone();
+        let meta = md.schema.metadata["meta"].clone();
+        let (mut ts, mut vs) = (Vec::new(), Vec::new());
+        for chunk in FileReader::new(cur, md, None, None) {
+            let chunk = chunk.unwrap();
+            let a = chunk.arrays();
+            let t = a[0].as_any().downcast_ref::<PrimitiveArray<i64>>().unwrap();
+            ts.extend(t.values().iter().copied());
+            let v = a[1].as_any().downcast_ref::<Float64Array>().unwrap();
+            vs.extend(v.values().iter().copied());
+        }
+        (name, meta, ts, vs)
+    }
+
+    #[test]
+    fn large_matrices_keep_frame_order_and_meta_on_the_first_frame() {
+        // 120 series x 500 points = 60 000 points: over the two-thread threshold.
+        let series: Vec<Series> = (0..120)
+            .map(|k| Series {
+                labels: Labels(vec![("series".into(), format!("{k:03}"))]),
+                timestamps_ms: (0..500).map(|p| 1_700_000_000_000 + p * 15_000).collect(),
+                values: (0..500).map(|p| (k * 1000 + p) as f64).collect(),
+                histograms: Vec::new(),
+            })
+            .collect();
+        assert!(120 * 500 >= PARALLEL_FRAMES_MIN_POINTS);
+        let target = Target {
+            key: "value".into(),
+            expr: "m".into(),
+            legend: "{{series}}".into(),
+            unit: "s".into(),
+            instant: false,
+        };
+        let g = crate::step::grid(0, 1000, 15_000, 500, Duration::from_secs(15));
+        let meta = FrameMeta {
+            executed_query_string: Some("Expr: m".into()),
+            ..Default::default()
+        };
+        let frames = series_frames("A", &target, QueryData::Matrix(series), &g, meta).unwrap();
+        assert_eq!(frames.len(), 120);
+        for (k, f) in frames.iter().enumerate() {
+            let (name, meta, ts, vs) = read(f);
+            assert_eq!(name, format!("{k:03}"));
+            assert_eq!(
+                meta.contains("executedQueryString"),
+                k == 0,
+                "frame {k}: {meta}"
+            );
+            assert_eq!(ts[1], (1_700_000_000_000 + 15_000) * 1_000_000);
+            assert_eq!(vs.len(), 500);
+            assert_eq!(vs[499], (k * 1000 + 499) as f64);
+        }
+    }
 }
