@@ -496,7 +496,7 @@ mod tests {
                 histograms: Vec::new(),
             })
             .collect();
-        assert!(120 * 500 >= PARALLEL_FRAMES_MIN_POINTS);
+        const { assert!(120 * 500 >= PARALLEL_FRAMES_MIN_POINTS) };
         let target = Target {
             key: "value".into(),
             expr: "m".into(),
