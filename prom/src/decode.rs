@@ -13,17 +13,19 @@
 //!
 //! The decoders are plain `serde::Deserialize` impls, so they work with any serde data format.
 //!
-//! The one big answer — a successful matrix — first goes through the `matrix` submodule's fast path: the JSON structure is
-//! walked by hand, every small value in it is decoded by serde_json, and only the `values` arrays are scanned
-//! by a tight loop into the columns; anything it does not recognise falls back to the serde visitors here, so
-//! results and errors stay exactly theirs (unit tests compare both paths, also on generated bodies).
+//! The one big answer — a successful matrix — first goes through the `matrix` submodule's fast path: the JSON
+//! structure is walked by hand, every small value in it is decoded by serde_json, and only the `values` arrays
+//! are scanned by a tight loop into the columns (two threads for answers over 1 MiB); anything it does not
+//! recognise falls back to the serde visitors here, so results and errors stay exactly theirs (unit tests
+//! compare both paths, also on generated bodies).
 //!
-//! Measured (CPU time per 7.4 MB, 200 × 1 100-point answer on the shared 2-core machine, medians of
-//! interleaved runs; `plugin/benches/querydata.rs`): serde visitors ≈19 ms (≈390 MB/s); sonic-rs 0.5 with the
-//! same visitors ≈17 ms (no gain without `-C target-cpu=native`: its SIMD paths are chosen at compile time, so a
-//! plugin shipped as a generic x86-64 binary gets its scalar fallback); the fast path ≈8–9 ms, of which ≈4 ms is
-//! `str::parse::<f64>` of the value strings; serde_json's bare validating scan (`IgnoredAny`) ≈5 ms;
-//! `serde_json::Value` ≈58 ms for a 4.8 MB body.
+//! Measured on a 7.4 MB, 200 × 1 100-point Prometheus answer on the shared 2-core machine
+//! (`plugin/benches/querydata.rs`, medians): serde visitors ≈19 ms (≈390 MB/s); sonic-rs 0.5.10 with the same
+//! visitors ≈17 ms (no gain without `-C target-cpu=native`: its SIMD paths are chosen at compile time, so a
+//! plugin shipped as a generic x86-64 binary gets its scalar fallback, correct but not faster); the fast path
+//! ≈7–9 ms on one core, ≈4.6 ms when both threads get a core (≈1.6 GB/s), about half of it `str::parse::<f64>`
+//! of the value strings; serde_json's bare validating scan (`IgnoredAny`) ≈5 ms; `serde_json::Value` ≈58 ms for
+//! a 4.8 MB body.
 
 mod matrix;
 
