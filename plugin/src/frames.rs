@@ -107,12 +107,6 @@ impl FieldConfig {
 #[error("cannot encode the Arrow frame: {0}")]
 pub struct EncodeError(String);
 
-impl EncodeError {
-    pub(crate) fn new(reason: impl Into<String>) -> Self {
-        EncodeError(reason.into())
-    }
-}
-
 fn field_with(
     name: &str,
     ty: DataType,
