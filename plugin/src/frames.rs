@@ -37,21 +37,30 @@ impl FrameType {
 /// A notice shown by Grafana on the panel (frame meta `notices`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FrameNotice {
-    /// Grafana's `NoticeSeverity`: 0 info, 1 warning, 2 error.
-    pub severity: u8,
+    pub severity: NoticeSeverity,
     pub text: String,
+}
+
+/// Grafana's `NoticeSeverity`. It is serialised as a **string**: the Go SDK's `NoticeSeverity.UnmarshalJSON`, which
+/// Grafana runs on every frame a plugin returns, accepts only `"info"`, `"warning"` and `"error"` and fails the
+/// whole frame on anything else (a number included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoticeSeverity {
+    Info,
+    Warning,
 }
 
 impl FrameNotice {
     pub fn info(text: impl Into<String>) -> Self {
         FrameNotice {
-            severity: 0,
+            severity: NoticeSeverity::Info,
             text: text.into(),
         }
     }
     pub fn warning(text: impl Into<String>) -> Self {
         FrameNotice {
-            severity: 1,
+            severity: NoticeSeverity::Warning,
             text: text.into(),
         }
     }

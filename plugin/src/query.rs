@@ -60,7 +60,8 @@ impl QueryFailure {
     }
 }
 
-/// What the request says about its origin.
+/// What the request says about its origin. Alert rules and dashboards get the same frames (typed, labelled, "no
+/// data" with a notice when nothing answers), so the origin only annotates the logs.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RequestKind {
     /// Grafana alerting / server-side expressions (`FromAlert: true`).
@@ -79,14 +80,14 @@ pub async fn run_all(
         let pool = pool.clone();
         async move {
             let ref_id = q.ref_id.clone();
-            let resp = match run_one(&inst, &q, kind, &pool).await {
+            let resp = match run_one(&inst, &q, &pool).await {
                 Ok(frames) => DataResponse {
                     frames,
                     status: 200,
                     ..Default::default()
                 },
                 Err(e) => {
-                    tracing::debug!(ref_id = %ref_id, error = %e, "query failed");
+                    tracing::debug!(ref_id = %ref_id, from_alert = kind.from_alert, error = %e, "query failed");
                     DataResponse {
                         status: e.status(),
                         error: e.to_string(),
@@ -120,10 +121,12 @@ pub fn parse(q: &DataQuery) -> Result<Query, QueryFailure> {
     Query::from_json(&v).map_err(|e| QueryFailure::BadRequest(e.to_string()))
 }
 
+/// How the notice of a query nothing on the engine answers starts.
+pub const NOTHING_ANSWERS: &str = "Nothing on this engine answers this query";
+
 async fn run_one(
     inst: &Instance,
     q: &DataQuery,
-    kind: RequestKind,
     pool: &Semaphore,
 ) -> Result<Vec<Vec<u8>>, QueryFailure> {
     let range = q
@@ -159,26 +162,30 @@ async fn run_one(
         .map_err(|e| QueryFailure::BadRequest(e.to_string()))?;
     let mut notices = notices_of(&translation);
     if translation.targets.is_empty() {
+        // Auto mode and nothing present can answer (a feature the servers do not enable, a concept their kind does
+        // not expose): "no data" with the reason as a warning notice, shown in the panel header and the editor, the
+        // way Grafana shows "no data" — not an error triangle on a healthy dashboard, and what alert rules need. An
+        // explicitly chosen backend that cannot answer failed in `translate` above with the specific error.
         let why: Vec<&str> = translation
             .notices
             .iter()
             .map(|n| n.text.as_str())
             .collect();
-        if kind.from_alert {
-            // Alert rules must see "no data", not an error, when the series are simply absent.
-            return Ok(vec![frames::empty_frame(
-                &q.ref_id,
-                FrameType::TimeseriesMulti,
-                &FrameMeta {
-                    notices,
-                    ..Default::default()
-                },
-            )?]);
-        }
-        return Err(QueryFailure::BadRequest(format!(
-            "nothing on this engine answers the query: {}",
-            why.join(" ")
-        )));
+        let ty = match query {
+            Query::Fleet(_) => FrameType::NumericLong,
+            _ => FrameType::TimeseriesMulti,
+        };
+        return Ok(vec![frames::empty_frame(
+            &q.ref_id,
+            ty,
+            &FrameMeta {
+                notices: vec![FrameNotice::warning(format!(
+                    "{NOTHING_ANSWERS}: {}",
+                    why.join(" ")
+                ))],
+                ..Default::default()
+            },
+        )?]);
     }
     if matches!(query, Query::Fleet(_)) {
         return fleet(inst, &q.ref_id, &translation, &g, notices, pool).await;

@@ -286,6 +286,34 @@ impl DFrame {
     }
 }
 
+/// The frame meta fields whose types the Go SDK's `FrameMeta` enforces when Grafana unmarshals a plugin's frame
+/// (one wrong type fails the whole frame): notices' `severity` is one of the strings "info", "warning", "error"
+/// (`NoticeSeverity.UnmarshalJSON`), `text` a string; `typeVersion` two unsigned integers; `type` and
+/// `executedQueryString` strings.
+pub fn assert_meta_as_grafana_reads_it(meta: &Value) {
+    if meta.is_null() {
+        return;
+    }
+    for n in meta["notices"].as_array().into_iter().flatten() {
+        assert!(
+            matches!(n["severity"].as_str(), Some("info" | "warning" | "error")),
+            "notice severity must be \"info\", \"warning\" or \"error\" for Grafana: {n}"
+        );
+        assert!(n["text"].is_string(), "notice text must be a string: {n}");
+    }
+    if let Some(v) = meta.get("typeVersion") {
+        let ok = v
+            .as_array()
+            .is_some_and(|a| a.len() == 2 && a.iter().all(|x| x.is_u64()));
+        assert!(ok, "typeVersion must be [major, minor]: {v}");
+    }
+    for k in ["type", "executedQueryString"] {
+        if let Some(v) = meta.get(k) {
+            assert!(v.is_string(), "meta {k} must be a string: {v}");
+        }
+    }
+}
+
 /// Decodes one Arrow IPC file the way Grafana does.
 pub fn decode(bytes: &[u8]) -> DFrame {
     let mut cur = std::io::Cursor::new(bytes);
@@ -296,6 +324,7 @@ pub fn decode(bytes: &[u8]) -> DFrame {
         .get("meta")
         .map(|m| serde_json::from_str(m).expect("meta JSON"))
         .unwrap_or(Value::Null);
+    assert_meta_as_grafana_reads_it(&meta);
     let mut fields: Vec<DField> = schema
         .fields
         .iter()

@@ -15,7 +15,7 @@
 //! - one request per panel carrying all its targets, each target's JSON as the query JSON.
 //!
 //! Each target's answer is classified: data (non-empty frames), explained (no data but a notice in the frame meta,
-//! or a per-query error that says why nothing answers), no-data text (no data, no notice, but the panel's
+//! e.g. the plugin's "nothing on this engine answers" warning), no-data text (no data, no notice, but the panel's
 //! `noValue` text names the server in scope as one that cannot answer), or a failure (silently empty, wrong or
 //! missing unit, missing frame type, an engine error). The per-panel table is printed with every failure.
 
@@ -435,8 +435,6 @@ pub enum Outcome {
     Data { series: usize, points: usize },
     /// No data; the frame meta's notices say why.
     Notice(String),
-    /// No data; a per-query error says that nothing on the engine answers, and why.
-    ExplainedError(String),
     /// No data and no notice; the panel's no-data text names the server in scope.
     NoDataText(String),
     /// A failure.
@@ -448,7 +446,6 @@ impl Outcome {
         match self {
             Outcome::Data { .. } => "data",
             Outcome::Notice(_) => "notice",
-            Outcome::ExplainedError(_) => "explained-error",
             Outcome::NoDataText(_) => "no-data-text",
             Outcome::Failure(_) => "FAIL",
         }
@@ -514,8 +511,7 @@ impl Report {
             "data" => 0,
             "notice" => 1,
             "no-data-text" => 2,
-            "explained-error" => 3,
-            _ => 4,
+            _ => 3,
         };
         let mut out: BTreeMap<(String, String, String), &'static str> = BTreeMap::new();
         for r in &self.results {
@@ -536,18 +532,16 @@ impl Report {
         let panels = self.panels();
         let by = |k: &str| panels.values().filter(|v| **v == k).count();
         format!(
-            "{}: {} panels ({} with data, {} explained by a notice, {} by an explaining error, {} by the no-data text, {} failing); {} targets ({} data, {} notice, {} explained error, {} no-data text, {} failing) in {:.1?}",
+            "{}: {} panels ({} with data, {} explained by a notice, {} by the no-data text, {} failing); {} targets ({} data, {} notice, {} no-data text, {} failing) in {:.1?}",
             self.name,
             panels.len(),
             by("data"),
             by("notice"),
-            by("explained-error"),
             by("no-data-text"),
             by("FAIL"),
             self.results.len(),
             self.count("data"),
             self.count("notice"),
-            self.count("explained-error"),
             self.count("no-data-text"),
             self.results.iter().filter(|r| r.failed()).count(),
             self.elapsed
@@ -559,7 +553,6 @@ impl Report {
         for r in &self.results {
             let why = match &r.outcome {
                 Outcome::Notice(t) => format!("notice: {t}"),
-                Outcome::ExplainedError(t) => format!("error: {t}"),
                 Outcome::NoDataText(t) => format!("no-data text: {t}"),
                 _ => continue,
             };
@@ -582,10 +575,7 @@ impl Report {
         for r in &self.results {
             let detail = match &r.outcome {
                 Outcome::Data { series, points } => format!("{series} series, {points} points"),
-                Outcome::Notice(t)
-                | Outcome::ExplainedError(t)
-                | Outcome::NoDataText(t)
-                | Outcome::Failure(t) => t.clone(),
+                Outcome::Notice(t) | Outcome::NoDataText(t) | Outcome::Failure(t) => t.clone(),
             };
             let kind = if r.failed() {
                 "FAIL"
@@ -737,17 +727,8 @@ pub async fn run_panel(
                 Outcome::Failure("no response".into())
             }
             Some(r) if r.status != 200 || !r.error.is_empty() => {
-                let why = r
-                    .error
-                    .strip_prefix("nothing on this engine answers the query: ")
-                    .filter(|w| !w.trim().is_empty());
-                match why {
-                    Some(w) => Outcome::ExplainedError(format!("{} {w}", r.status)),
-                    None => {
-                        problems.push(format!("status {}: {}", r.status, r.error));
-                        Outcome::Failure(format!("status {}: {}", r.status, r.error))
-                    }
-                }
+                problems.push(format!("status {}: {}", r.status, r.error));
+                Outcome::Failure(format!("status {}: {}", r.status, r.error))
             }
             Some(r) => {
                 frames = r.frames.iter().map(|f| decode(f)).collect::<Vec<_>>();
