@@ -1,13 +1,20 @@
 //! The production [`ContextSource`]: the context queries come from `infermon-core` (one instant query per figure,
 //! covering every model of the notification, label values escaped by core's PromQL builder) and are executed by
 //! `infermon-prom`, all figures concurrently. PromQL is never written in this crate.
+//!
+//! When infermon's recording rules are loaded on the engine, core translates the figures to the recorded series
+//! (a storm of notifications then costs Prometheus a few samples per query instead of raw histogram buckets). Whether
+//! they are loaded, and over which windows the budget SLO is recorded, is asked through the label-values API (not a
+//! PromQL query, so the per-notification query count stays fixed) at most once per [`RULES_TTL`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures::future::BoxFuture;
-use infermon_core::context::{context_queries, ContextRequest as CoreRequest};
+use infermon_core::context::{context_queries, ContextRequest as CoreRequest, DEFAULT_BUDGET_SLO};
+use infermon_core::rules::slo::{error_ratio_record_window, ERROR_RATIO_RECORD_PREFIX, SLO_LABEL};
+use infermon_core::translate::recorded::RECORD_PREFIX;
 
 use crate::enrich::{ContextRequest, ContextSource, EnrichError, Fetched, Figure};
 use crate::Config;
@@ -15,10 +22,23 @@ use crate::Config;
 /// Label carrying the model in every context query's result (core groups them `by (model)`).
 const MODEL_LABEL: &str = "model";
 
+/// How long the engine's answer about infermon's recording rules is reused.
+pub const RULES_TTL: Duration = Duration::from_secs(60);
+
 /// Prometheus through `infermon-prom`.
 pub struct PromContext {
     client: infermon_prom::Client,
     translate: infermon_core::Context,
+    /// The last answer about recording rules and when it was asked.
+    rules: tokio::sync::Mutex<Option<(Instant, RulesFound)>>,
+}
+
+/// infermon's recorded series on the engine.
+#[derive(Debug, Clone, Default)]
+struct RulesFound {
+    present: bool,
+    /// Windows over which the budget SLO's error ratio is recorded.
+    budget_windows: std::collections::BTreeSet<infermon_core::PromDuration>,
 }
 
 impl PromContext {
@@ -33,6 +53,63 @@ impl PromContext {
         Ok(PromContext {
             client,
             translate: infermon_core::Context::default(),
+            rules: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    /// The translator's context: recorded series when the engine holds infermon's records (asked at most once per
+    /// [`RULES_TTL`]; an engine that does not answer is not cached, and meanwhile raw series are read).
+    pub async fn translation_context(&self) -> infermon_core::Context {
+        let mut cached = self.rules.lock().await;
+        let found = match cached.as_ref() {
+            Some((at, found)) if at.elapsed() < RULES_TTL => found.clone(),
+            _ => match self.find_rules().await {
+                Ok(found) => {
+                    *cached = Some((Instant::now(), found.clone()));
+                    found
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "Could not ask the engine for infermon's recorded series.");
+                    RulesFound::default()
+                }
+            },
+        };
+        let mut ctx = self.translate.clone();
+        ctx.recording_rules = found.present;
+        if found.present {
+            ctx.slo_records = Some(BTreeMap::from([(
+                DEFAULT_BUDGET_SLO.to_string(),
+                found.budget_windows,
+            )]));
+        }
+        ctx
+    }
+
+    async fn find_rules(&self) -> Result<RulesFound, infermon_prom::Error> {
+        let records = format!(r#"{{__name__=~"{RECORD_PREFIX}.+"}}"#);
+        let present = !self
+            .client
+            .label_values("__name__", &[&records], None)
+            .await?
+            .data
+            .is_empty();
+        if !present {
+            return Ok(RulesFound::default());
+        }
+        let budget = format!(
+            r#"{{__name__=~"{ERROR_RATIO_RECORD_PREFIX}.+",{SLO_LABEL}="{DEFAULT_BUDGET_SLO}"}}"#
+        );
+        let budget_windows = self
+            .client
+            .label_values("__name__", &[&budget], None)
+            .await?
+            .data
+            .iter()
+            .filter_map(|n| error_ratio_record_window(n))
+            .collect();
+        Ok(RulesFound {
+            present,
+            budget_windows,
         })
     }
 }
@@ -61,7 +138,8 @@ impl ContextSource for PromContext {
                 namespaces: req.namespaces.clone(),
                 budget_slo: None,
             };
-            let queries = context_queries(&core_req, &self.translate);
+            let translate = self.translation_context().await;
+            let queries = context_queries(&core_req, &translate);
             let now = SystemTime::now();
             let calls = queries.iter().map(|q| {
                 let at = q.offset.map(|o| now - Duration::from_millis(o.as_millis()));

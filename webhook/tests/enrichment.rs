@@ -193,3 +193,86 @@ async fn prometheus_down_means_prompt_delivery_without_context() {
     );
     svc.stop().await;
 }
+
+/// With infermon's generated recording rules loaded (the checked-in `manifests/prometheus/*.rules.yml`), the
+/// context figures are read from the recorded series — and still match the exporter; without them, raw series.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_infermons_rules_loaded_the_context_reads_recorded_series() {
+    use infermon_core::context::{context_queries, ContextRequest};
+    use infermon_core::translate::recorded::RECORD_PREFIX;
+
+    let exporter = Stub::start("exporter", Answer::status(200, &exposition()), None).await;
+    let target = exporter.addr.to_string();
+    let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../manifests/prometheus");
+    let prom = tokio::task::spawn_blocking(move || {
+        Prometheus::builder()
+            .scrape_interval("1s")
+            .evaluation_interval("1s")
+            .scrape("vllm", target)
+            .rule_file_path(rules.join("infermon-recording.rules.yml"))
+            .rule_file_path(rules.join("infermon-slo.rules.yml"))
+            .start()
+            .expect("prometheus starts")
+    })
+    .await
+    .unwrap();
+    let request = ContextRequest {
+        models: vec![MODEL.into()],
+        namespaces: vec![],
+        budget_slo: None,
+    };
+    // Until the first evaluation has written records, the engine holds none: raw series. (The answer is cached
+    // for a minute per source, so each round asks through a new one.)
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let recorded = loop {
+        let ctx = PromContext::new(prom.url(), Duration::from_secs(3))
+            .unwrap()
+            .translation_context()
+            .await;
+        if ctx.recording_rules {
+            break ctx;
+        }
+        let raw = context_queries(&request, &ctx);
+        assert!(
+            raw.iter().all(|q| !q.expr.contains(RECORD_PREFIX)),
+            "no records yet, yet {raw:?}"
+        );
+        assert!(Instant::now() < deadline, "the rules never recorded");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let queries = context_queries(&request, &recorded);
+    for key in ["queue_depth", "running_requests", "kv_cache_usage"] {
+        let q = queries.iter().find(|q| q.key == key).unwrap();
+        assert!(q.expr.contains(RECORD_PREFIX), "{key}: {}", q.expr);
+    }
+    // The recorded figures answer with the exporter's values.
+    let source = PromContext::new(prom.url(), Duration::from_secs(3)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let fetched = infermon_webhook::enrich::ContextSource::fetch(
+            &source,
+            &infermon_webhook::enrich::ContextRequest {
+                models: vec![MODEL.into()],
+                namespaces: vec![],
+            },
+        )
+        .await
+        .unwrap();
+        let figures = fetched.values.get(MODEL).cloned().unwrap_or_default();
+        use infermon_webhook::enrich::Figure;
+        if figures.get(&Figure::QueueDepth) == Some(&7.0)
+            && figures.get(&Figure::RunningRequests) == Some(&3.0)
+            && figures.get(&Figure::KvCacheUsage) == Some(&0.42)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "recorded figures never matched the exporter: {figures:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    tokio::task::spawn_blocking(move || drop(prom))
+        .await
+        .unwrap();
+}
