@@ -32,22 +32,11 @@ use std::path::{Path, PathBuf};
 const RANGE_S: i64 = 6 * 3600;
 const STEP_S: i64 = 30;
 
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// Runs a range query with `stats=all`; returns (series, totalQueryableSamples).
 fn samples(url: &str, expr: &str, start: i64, end: i64) -> (usize, u64) {
     let body = format!(
         "query={}&start={start}&end={end}&step={STEP_S}&stats=all",
-        enc(expr)
+        infermon_testkit::http::encode(expr)
     );
     let resp = infermon_testkit::http::post(
         &format!("{url}/api/v1/query_range"),

@@ -50,18 +50,6 @@ slos:
 /// per model that is far below 1e-4 of attainment; the bound keeps a margin.
 const ATTAINMENT_BOUND: f64 = 1e-4;
 
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 fn api(prom: &Prometheus, path_and_query: &str) -> serde_json::Value {
     let url = format!("{}{path_and_query}", prom.url());
     let resp = infermon_testkit::http::get(&url).unwrap_or_else(|e| panic!("GET {url}: {e}"));
@@ -75,7 +63,10 @@ fn api(prom: &Prometheus, path_and_query: &str) -> serde_json::Value {
 fn query(prom: &Prometheus, expr: &str, t: i64) -> std::collections::BTreeMap<String, f64> {
     let data = api(
         prom,
-        &format!("/api/v1/query?query={}&time={t}", encode(expr)),
+        &format!(
+            "/api/v1/query?query={}&time={t}",
+            infermon_testkit::http::encode(expr)
+        ),
     );
     data["result"]
         .as_array()
@@ -292,7 +283,7 @@ fn generated_rules_match_the_simulator_truth_and_fire_on_the_errors_scenario() {
         &prom,
         &format!(
             "/api/v1/query_range?query={}&start={from}&end={to}&step=60",
-            encode(&expr)
+            infermon_testkit::http::encode(&expr)
         ),
     );
     let series = range["result"].as_array().unwrap();

@@ -775,17 +775,6 @@ async fn recorded_series_give_the_same_values_as_raw_series() {
     );
 }
 
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// `query_range` straight to the engine: (labels as the plugin's `Debug` of a `BTreeMap`, time rounded to the
 /// scrape grid + lag) → value; keyed by the *grid* time the point belongs to (t + δ rounded to the step).
 fn prom_range(
@@ -797,7 +786,7 @@ fn prom_range(
 ) -> BTreeMap<(String, i64), f64> {
     let url = format!(
         "{base}/api/v1/query_range?query={}&start={start:.3}&end={end:.3}&step={step}",
-        encode(expr)
+        infermon_testkit::http::encode(expr)
     );
     let r = infermon_testkit::http::get(&url).expect("query_range");
     assert_eq!(r.status, 200, "{}", r.text());

@@ -216,3 +216,43 @@ mod tests {
         assert!(matches!(err, HttpError::Io { .. }), "{err}");
     }
 }
+
+/// `s` percent-encoded for a URL query component or a form body: RFC 3986's unreserved characters stay, every
+/// other byte becomes `%XX` (so PromQL's braces, quotes, `=~` and spaces survive both).
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `k=v&…` with keys and values [`encode`]d: a query string or an `application/x-www-form-urlencoded` body.
+pub fn form(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[cfg(test)]
+mod encode_tests {
+    use super::*;
+
+    #[test]
+    fn promql_survives_encoding() {
+        assert_eq!(
+            encode(r#"sum by (le) (x{a=~"b|c"})"#),
+            "sum%20by%20%28le%29%20%28x%7Ba%3D~%22b%7Cc%22%7D%29"
+        );
+        assert_eq!(
+            form(&[("query", "up"), ("a b", "é")]),
+            "query=up&a%20b=%C3%A9"
+        );
+    }
+}

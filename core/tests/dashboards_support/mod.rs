@@ -16,31 +16,12 @@ use infermon_core::PromDuration;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
-fn form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// POSTs to a Prometheus API path; `Err` carries Prometheus's error.
 pub fn api(url: &str, path: &str, pairs: &[(&str, &str)]) -> Result<Value, String> {
     let resp = infermon_testkit::http::post(
         &format!("{url}{path}"),
         "application/x-www-form-urlencoded",
-        form(pairs).as_bytes(),
+        infermon_testkit::http::form(pairs).as_bytes(),
     )
     .map_err(|e| e.to_string())?;
     let json: Value =

@@ -4,17 +4,7 @@
 
 use infermon_testkit::Prometheus;
 
-pub fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+pub use infermon_testkit::http::encode;
 
 /// An instant query at `time` (unix seconds, or now): (labels, value) per series.
 pub fn query(
