@@ -4,7 +4,6 @@
 //! why not, both for all models and for each model alone (the model-detail view), with and without recording rules.
 
 mod dashboards_support;
-mod support;
 
 use dashboards_support::{
     check_plugin_variant, check_prometheus_variant, config_with_rules, detect, instant,
@@ -13,23 +12,13 @@ use infermon_core::catalog::Backend;
 use infermon_core::dashboards::dashboards;
 use infermon_core::rules::default_spec;
 use infermon_testkit::Prometheus;
-use support::prom::serve_capture;
 
 const VLLM_MODEL: &str = "Qwen/Qwen3-4B-Instruct-2507-FP8";
 const TGI_MODEL: &str = "tgi-llama";
 
-fn fixture(name: &str) -> String {
-    let path = infermon_testkit::shared_fixtures_dir().join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
 #[test]
 fn every_panel_returns_data_or_a_notice_on_real_vllm_and_tgi_captures() {
-    let vllm = serve_capture(fixture("vllm-0.10.x-ngc25.09-metrics.txt"));
-    let tgi = serve_capture(fixture("tgi-3.3.x-SYNTHETIC-rendered-metrics.txt"));
-    let scrapes = format!(
-        "  - job_name: vllm\n    static_configs:\n      - targets: ['{vllm}']\n        labels: {{namespace: prod}}\n  - job_name: tgi\n    static_configs:\n      - targets: ['{tgi}']\n        labels: {{namespace: prod, model: {TGI_MODEL}}}\n"
-    );
+    let scrapes = infermon_testkit::captures::vllm_and_tgi_scrape_configs(TGI_MODEL);
     let prom = Prometheus::builder()
         .config_yaml(config_with_rules("1s", &scrapes))
         .start()

@@ -7,9 +7,10 @@ mod support;
 use infermon_core::catalog::{support as cell, Backend, Concept, Support};
 use infermon_core::query::{BackendChoice, MetricQuery, Query};
 use infermon_core::translate::{translate, Context};
+use infermon_testkit::captures::{fixture, serve_capture, TGI_3_3, VLLM_0_10};
 use infermon_testkit::Prometheus;
 use std::collections::BTreeSet;
-use support::prom::{instant_query, serve_capture};
+use support::prom::instant_query;
 
 #[test]
 fn prometheus_accepts_every_generated_expression() {
@@ -47,11 +48,6 @@ fn prometheus_accepts_every_generated_expression() {
         failures.join("\n")
     );
     eprintln!("Prometheus 2.42 accepted all {} expressions", exprs.len());
-}
-
-fn fixture(name: &str) -> String {
-    let path = infermon_testkit::shared_fixtures_dir().join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// Concepts that return data for `backend` on a scraped capture; the rest must carry a notice.
@@ -97,8 +93,8 @@ fn concepts_with_data(
 
 #[test]
 fn every_claimed_concept_returns_data_on_real_captures() {
-    let vllm = serve_capture(fixture("vllm-0.10.x-ngc25.09-metrics.txt"));
-    let tgi = serve_capture(fixture("tgi-3.3.x-SYNTHETIC-rendered-metrics.txt"));
+    let vllm = serve_capture(fixture(VLLM_0_10));
+    let tgi = serve_capture(fixture(TGI_3_3));
     let config = format!(
         "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: vllm\n    static_configs:\n      - targets: ['{vllm}']\n        labels: {{namespace: prod}}\n  - job_name: tgi-llama\n    static_configs:\n      - targets: ['{tgi}']\n        labels: {{namespace: prod}}\n"
     );

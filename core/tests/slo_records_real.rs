@@ -8,7 +8,6 @@
 //!   with a notice, and returns data rather than an empty panel.
 
 mod dashboards_support;
-mod support;
 
 use dashboards_support::{api, config_with_rules, detect, instant, interpolate};
 use infermon_core::dashboards::{dashboards, Variant};
@@ -18,16 +17,10 @@ use infermon_core::translate::{translate, Context, Severity};
 use infermon_testkit::Prometheus;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use support::prom::serve_capture;
 
 const VLLM_MODEL: &str = "Qwen/Qwen3-4B-Instruct-2507-FP8";
 const TGI_MODEL: &str = "tgi-llama";
 const RECORD: &str = "namespace_model:inference_slo_errors:ratio_rate";
-
-fn fixture(name: &str) -> String {
-    let path = infermon_testkit::shared_fixtures_dir().join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 /// Instant query at `time` with `stats=all`: (value per label set, totalQueryableSamples).
 fn query_with_stats(url: &str, expr: &str, time: f64) -> (BTreeMap<String, f64>, u64) {
@@ -59,11 +52,7 @@ fn query_with_stats(url: &str, expr: &str, time: f64) -> (BTreeMap<String, f64>,
 }
 
 fn start() -> Prometheus {
-    let vllm = serve_capture(fixture("vllm-0.10.x-ngc25.09-metrics.txt"));
-    let tgi = serve_capture(fixture("tgi-3.3.x-SYNTHETIC-rendered-metrics.txt"));
-    let scrapes = format!(
-        "  - job_name: vllm\n    static_configs:\n      - targets: ['{vllm}']\n        labels: {{namespace: prod}}\n  - job_name: tgi\n    static_configs:\n      - targets: ['{tgi}']\n        labels: {{namespace: prod, model: {TGI_MODEL}}}\n"
-    );
+    let scrapes = infermon_testkit::captures::vllm_and_tgi_scrape_configs(TGI_MODEL);
     let prom = Prometheus::builder()
         .config_yaml(config_with_rules("1s", &scrapes))
         .start()

@@ -1,31 +1,21 @@
 //! Every panel of the provisioned plugin dashboards, through the plugin binary over the Grafana protocol, against a
 //! real Prometheus 2.42 scraping a real vLLM 0.10 server's capture (`vllm-0.10.x-ngc25.09-metrics.txt`) and the TGI
 //! capture, replayed with growing counters, with infermon's recording and SLO rules loaded: every target returns
-//! data, or says why not (a notice, an error naming what is missing, or the panel's no-data text naming the
-//! server) — never a silently empty panel — with the recording rules used (auto, detected) and not used (off).
+//! data, or says why not (a notice naming what is missing, or the panel's no-data text naming the server) — never a silently empty panel — with the recording rules used (auto, detected) and not used (off).
 
 mod common;
 
 #[path = "../../core/tests/dashboards_support/mod.rs"]
 mod dashboards_support;
-#[allow(dead_code)]
-#[path = "../../core/tests/support/prom.rs"]
-mod prom_support;
 
 use common::panels::{plugin_dashboards, run_dashboards, Outcome, Range};
 use common::{ds, PluginProcess};
 use dashboards_support::{config_with_rules, instant};
 use infermon_testkit::Prometheus;
-use prom_support::serve_capture;
 use serde_json::json;
 
 const VLLM_MODEL: &str = "Qwen/Qwen3-4B-Instruct-2507-FP8";
 const TGI_MODEL: &str = "tgi-llama";
-
-fn fixture(name: &str) -> String {
-    let path = infermon_testkit::shared_fixtures_dir().join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -37,11 +27,7 @@ fn now_ms() -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_panel_through_the_plugin_returns_data_or_says_why_on_the_vllm_and_tgi_captures() {
     let started = std::time::Instant::now();
-    let vllm = serve_capture(fixture("vllm-0.10.x-ngc25.09-metrics.txt"));
-    let tgi = serve_capture(fixture("tgi-3.3.x-SYNTHETIC-rendered-metrics.txt"));
-    let scrapes = format!(
-        "  - job_name: vllm\n    static_configs:\n      - targets: ['{vllm}']\n        labels: {{namespace: prod}}\n  - job_name: tgi\n    static_configs:\n      - targets: ['{tgi}']\n        labels: {{namespace: prod, model: {TGI_MODEL}}}\n"
-    );
+    let scrapes = infermon_testkit::captures::vllm_and_tgi_scrape_configs(TGI_MODEL);
     let prom = Prometheus::builder()
         .config_yaml(config_with_rules("1s", &scrapes))
         .start()

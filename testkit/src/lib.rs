@@ -25,6 +25,7 @@
 //! - A missing binary is never a silent skip: it panics and names the Debian package to install.
 
 pub mod alertmanager;
+pub mod captures;
 mod error;
 pub mod http;
 pub mod openmetrics;
