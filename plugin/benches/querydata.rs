@@ -2,10 +2,11 @@
 //! for the same PromQL on the same Prometheus 2.42, 200 series × 1 100 points (performance.md §7.1 P1/P2).
 //!
 //! What it prints, all measured in this one run:
-//! - **ratio**: median of per-pair ratios plugin ÷ raw over interleaved pairs (the order inside a pair
-//!   alternates). The plugin is reached over the real gRPC protocol from another process, as Grafana does,
-//!   with two clients: tonic's defaults (64 KiB HTTP/2 windows) and an adaptive window, which is what
-//!   Grafana's grpc-go client does by default (BDP estimation). The raw call is reqwest without gzip.
+//! - **ratio**: median of per-pair ratios plugin ÷ raw over interleaved rounds (raw, both plugin clients and the
+//!   in-process Prometheus client; the order rotates and every measured call starts 150 ms after the previous
+//!   one ended, see the rounds). The plugin is reached over the real gRPC protocol from another process, as
+//!   Grafana does, with two clients: tonic's defaults (64 KiB HTTP/2 windows) and an adaptive window, which is
+//!   what Grafana's grpc-go client does by default (BDP estimation). The raw call is reqwest without gzip.
 //! - **peak memory**: the plugin process' VmHWM growth during one query over its VmRSS just before it
 //!   (`/proc/PID/clear_refs` resets the high-water mark), ÷ the JSON response size. Reported for the first
 //!   big query of a fresh process (after a small warm-up query) and over the repeated queries.
@@ -39,6 +40,8 @@ use serde_json::json;
 const SERIES: usize = 200;
 const POINTS: i64 = 1_100;
 const STEP_MS: i64 = 15_000;
+/// Pause before each measured call (see the rounds).
+const SETTLE: Duration = Duration::from_millis(150);
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -264,8 +267,42 @@ async fn main() {
     };
     let _ = client_call().await.unwrap();
 
-    // Interleaved rounds: raw, plugin (adaptive window), plugin (tonic defaults), order rotating; then the
-    // in-process Prometheus client and the canned gRPC hop.
+    // Interleaved rounds: raw, plugin (adaptive window), plugin (tonic defaults), the in-process Prometheus
+    // client, order rotating (so none of them always runs right after a query that just made Prometheus
+    // serve 7 MB — Go's GC and the plugin's cleanup then still compete for the 2 cores); then the canned gRPC hop.
+    // What a 7 MB answer leaves behind: Prometheus' CPU time (its own `process_cpu_seconds_total`, 10 ms
+    // resolution) in the 200 ms after the last byte, against 200 ms of idling; the same after a plugin query, also
+    // for the plugin process.
+    let prom_cpu = || async {
+        let text = http
+            .get(format!("{}/metrics", prom.url()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("process_cpu_seconds_total "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(f64::NAN)
+    };
+    let (mut cpu_after, mut cpu_idle, mut plugin_after) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..5 {
+        tokio::time::sleep(SETTLE).await;
+        let c0 = prom_cpu().await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        cpu_idle.push(prom_cpu().await - c0);
+        let _ = raw().await;
+        let c0 = prom_cpu().await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        cpu_after.push(prom_cpu().await - c0);
+        let _ = query_data(&mut adaptive, big()).await;
+        let c0 = (prom_cpu().await, cpu_s(pid));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        plugin_after.push((prom_cpu().await - c0.0, cpu_s(pid) - c0.1));
+    }
+
     let load_before = loadavg();
     let (mut t_raw, mut t_ad, mut t_def) = (Vec::new(), Vec::new(), Vec::new());
     let (mut r_ad, mut r_def, mut t_hop, mut t_client) =
@@ -276,14 +313,26 @@ async fn main() {
     let cpu0 = cpu_s(pid);
     let mut plugin_queries = 0;
     for round in 0..pairs {
-        let (mut raw_s, mut ad_s, mut def_s) = (0.0, 0.0, 0.0);
-        for k in 0..3 {
-            match (round + k) % 3 {
+        let (mut raw_s, mut ad_s, mut def_s, mut client_s) = (0.0, 0.0, 0.0, 0.0);
+        for k in 0..4 {
+            // Each measured call starts SETTLE after the previous one ended. Back to back in a fixed rotation
+            // the in-process client always came right after a plugin query and measured 10-20 ms over raw; with
+            // no plugin queries in between, or with this pause, it is raw + its decode (the request and body
+            // handling cost nothing measurable). Neither Prometheus' nor the plugin's CPU counters (10 ms
+            // resolution, printed below) show work left over after an answer, so that carry-over is not explained.
+            tokio::time::sleep(SETTLE).await;
+            match (round + k) % 4 {
                 0 => {
                     let t = Instant::now();
                     let b = raw().await;
                     raw_s = t.elapsed().as_secs_f64();
                     assert_eq!(b.len(), body.len());
+                }
+                3 => {
+                    let t = Instant::now();
+                    let r = client_call().await.unwrap();
+                    client_s = t.elapsed().as_secs_f64();
+                    assert_eq!(r.data.as_matrix().len(), SERIES);
                 }
                 which => {
                     let rss = status_kib(pid, "VmRSS:");
@@ -307,11 +356,7 @@ async fn main() {
                 }
             }
         }
-        let t = Instant::now();
-        let r = client_call().await.unwrap();
-        t_client.push(t.elapsed().as_secs_f64());
-        assert_eq!(r.data.as_matrix().len(), SERIES);
-        drop(r);
+        t_client.push(client_s);
         let t = Instant::now();
         let r = query_data(&mut hop, big()).await;
         t_hop.push(t.elapsed().as_secs_f64());
@@ -450,9 +495,11 @@ async fn main() {
     let hop_m = median(t_hop.clone());
     let client_m = median(t_client.clone());
     println!(
-        "  infermon-prom client in-process (HTTP + decode): median {:.1} ms; median per-round difference to raw {:.1} ms",
+        "  infermon-prom client in-process (HTTP + decode): median {:.1} ms; median per-round difference to raw {:.1} ms \
+         (its decode of the same body alone: {:.1} ms)",
         client_m * 1e3,
-        median(d_client.clone()) * 1e3
+        median(d_client.clone()) * 1e3,
+        dec_s * 1e3
     );
     println!(
         "  gRPC hop alone (same response from an in-process canned Data service): adaptive window median {:.1} ms; \
@@ -502,6 +549,18 @@ async fn main() {
         rss_end,
         rss_end.saturating_sub(rss_idle) as f64 / body_kib,
         rss_idle
+    );
+    println!(
+        "  Prometheus CPU in the 200 ms after a raw answer's last byte: median {:.0} ms (idle 200 ms: {:.0} ms); \
+         every measured call here starts {} ms after the previous one ended",
+        median(cpu_after) * 1e3,
+        median(cpu_idle) * 1e3,
+        SETTLE.as_millis()
+    );
+    println!(
+        "  CPU in the 200 ms after a plugin QueryData answer arrived: Prometheus {:?} ms, plugin process {:?} ms",
+        plugin_after.iter().map(|c| (c.0 * 1e3).round()).collect::<Vec<_>>(),
+        plugin_after.iter().map(|c| (c.1 * 1e3).round()).collect::<Vec<_>>()
     );
     println!("  load average before: {load_before}; after: {load_after}");
 }
