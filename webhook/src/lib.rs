@@ -114,6 +114,9 @@ pub struct StartOptions {
     pub max_db_bytes: Option<u64>,
     /// Accept only, deliver nothing (the accept-path benchmark). Accepted work stays in the outbox.
     pub disable_delivery: bool,
+    /// Never have the writer finish checkpoints, so under sustained load the WAL grows until the load stops (how the
+    /// outbox behaved before the WAL restart; the accept-path benchmark measures both in the same run).
+    pub growing_wal: bool,
 }
 
 impl Service {
@@ -133,8 +136,11 @@ impl Service {
             metrics.clone(),
         );
         let checkpoint_stop = Arc::new(AtomicBool::new(false));
-        let checkpoint_thread =
-            outbox::writer::spawn_checkpointer(config.data_dir.clone(), checkpoint_stop.clone());
+        let checkpoint_thread = outbox::writer::spawn_checkpointer(
+            config.data_dir.clone(),
+            (!opts.growing_wal).then(|| writer.wal_restart_flag()),
+            checkpoint_stop.clone(),
+        );
         let client = notify::http_client(config.retry.request_timeout);
         let notifiers: HashMap<_, _> = config
             .receivers

@@ -41,6 +41,12 @@ pub const IDLE_BEFORE_FANOUT: Duration = Duration::from_millis(2);
 /// Pause before fanning out again after a failed fan-out transaction (the store is broken or full).
 const FANOUT_RETRY: Duration = Duration::from_secs(1);
 
+/// WAL length (frames, i.e. pages) from which the checkpointer asks the writer to let the WAL start over.
+pub const WAL_RESTART_FRAMES: i64 = 1024;
+
+/// Pause between two background checkpoints.
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+
 /// A notification to store, already parsed, validated and routed by the handler.
 #[derive(Debug, Clone)]
 pub struct AcceptRequest {
@@ -115,6 +121,8 @@ pub struct Writer {
     tx: SyncSender<Op>,
     closed: Arc<AtomicBool>,
     available: Arc<AtomicBool>,
+    /// Set by the checkpointer when the WAL is long and (nearly) all of it is checkpointed; see [`spawn_checkpointer`].
+    wal_restart: Arc<AtomicBool>,
     /// Signalled after a commit that added deliveries or changed their schedule.
     pub committed: Arc<Notify>,
 }
@@ -129,18 +137,25 @@ impl Writer {
         let (tx, rx) = sync_channel(cfg.queue_capacity);
         let available = Arc::new(AtomicBool::new(false));
         let committed = Arc::new(Notify::new());
+        let wal_restart = Arc::new(AtomicBool::new(false));
         let w = Writer {
             tx,
             closed: Arc::new(AtomicBool::new(false)),
             available: available.clone(),
+            wal_restart: wal_restart.clone(),
             committed: committed.clone(),
         };
         let runtime = tokio::runtime::Handle::try_current().ok();
         let handle = std::thread::Builder::new()
             .name("outbox-writer".into())
-            .spawn(move || run(cfg, rx, available, committed, metrics, runtime))
+            .spawn(move || run(cfg, rx, available, committed, wal_restart, metrics, runtime))
             .expect("spawn outbox writer thread");
         (w, handle)
+    }
+
+    /// The flag [`spawn_checkpointer`] raises to have this writer finish a checkpoint between two transactions.
+    pub fn wal_restart_flag(&self) -> Arc<AtomicBool> {
+        self.wal_restart.clone()
     }
 
     /// Whether the database is open and the last commit succeeded.
@@ -221,6 +236,9 @@ struct State {
     unfanned_since: Option<Instant>,
     /// After a failed fan-out, no new attempt before this.
     fanout_retry_at: Option<Instant>,
+    /// The connection was left at `synchronous=NORMAL` by a fan-out (restoring FULL failed): the next batch must
+    /// restore it before committing anything a caller waits for.
+    relaxed: bool,
 }
 
 impl State {
@@ -242,6 +260,7 @@ fn run(
     rx: Receiver<Op>,
     available: Arc<AtomicBool>,
     committed: Arc<Notify>,
+    wal_restart: Arc<AtomicBool>,
     metrics: Arc<Metrics>,
     runtime: Option<tokio::runtime::Handle>,
 ) {
@@ -328,6 +347,9 @@ fn run(
         if wake {
             committed.notify_one();
         }
+        if wal_restart.swap(false, Ordering::Relaxed) {
+            finish_checkpoint(&conn);
+        }
         if shutdown {
             // Answer whatever raced in behind the shutdown request.
             while let Ok(op) = rx.try_recv() {
@@ -357,6 +379,7 @@ fn open(cfg: &WriterConfig) -> Result<(Connection, State), StoreError> {
             fanned_out,
             unfanned_since,
             fanout_retry_at: None,
+            relaxed: false,
         },
     ))
 }
@@ -364,12 +387,26 @@ fn open(cfg: &WriterConfig) -> Result<(Connection, State), StoreError> {
 /// One fan-out transaction of up to [`FANOUT_CHUNK`] notifications. Returns whether delivery rows were added (the
 /// worker should look). A failure leaves the mark where it was and pauses fan-out for [`FANOUT_RETRY`]; the accepted
 /// notifications stay in the store and are fanned out later (at the latest by the next start).
+///
+/// Its commit is not fsync'd (`synchronous=NORMAL` for this one transaction): it only derives rows from notifications
+/// that are already durable, and moves the mark in the same transaction, so losing it to a power cut only means the
+/// next start fans the same notifications out again. It cannot be lost while anything committed after it survives:
+/// the WAL is appended in order and the next accept's fsync covers the whole file. That takes one fsync out of every
+/// few group commits under sustained load.
 fn fan_out(conn: &mut Connection, state: &mut State) -> bool {
     let result = (|| -> rusqlite::Result<store::FanOut> {
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let f = store::fan_out(&tx, FANOUT_CHUNK)?;
-        tx.commit()?;
-        Ok(f)
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        state.relaxed = true;
+        let f = (|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let f = store::fan_out(&tx, FANOUT_CHUNK)?;
+            tx.commit()?;
+            Ok(f)
+        })();
+        if restore_full_sync(conn) {
+            state.relaxed = false;
+        }
+        f
     })();
     match result {
         Ok(f) => {
@@ -391,6 +428,39 @@ fn fan_out(conn: &mut Connection, state: &mut State) -> bool {
         Err(e) => {
             tracing::error!(error = %e, backlog = state.backlog(), "Outbox fan-out failed; accepted notifications stay stored and are fanned out later.");
             state.fanout_retry_at = Some(Instant::now() + FANOUT_RETRY);
+            false
+        }
+    }
+}
+
+/// Checkpoints the frames the background checkpointer has not reached yet (the last few transactions), between two
+/// transactions of this writer. Only then can a checkpoint be complete under sustained load: the background one
+/// always trails the writer by the commits made while it copied. A complete checkpoint makes SQLite start the WAL
+/// over at its beginning on the next write (when no reader holds a snapshot in it), so commits overwrite the same
+/// file blocks instead of appending to an ever longer file, whose fsync also has to persist the new size and block
+/// allocations. PASSIVE: never waits for readers or for the checkpointer (it answers busy; the next request retries).
+fn finish_checkpoint(conn: &Connection) {
+    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+        tracing::warn!(error = %e, "WAL checkpoint by the writer failed.");
+    }
+}
+
+/// Puts the connection back to `synchronous=FULL` (every commit fsync'd), checking that it took.
+fn restore_full_sync(conn: &Connection) -> bool {
+    let set = conn
+        .pragma_update(None, "synchronous", "FULL")
+        .and_then(|()| conn.query_row("PRAGMA synchronous", [], |r| r.get::<_, i64>(0)));
+    match set {
+        Ok(2) => true,
+        Ok(level) => {
+            tracing::error!(
+                level,
+                "Outbox connection did not go back to synchronous=FULL."
+            );
+            false
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "Outbox connection could not go back to synchronous=FULL.");
             false
         }
     }
@@ -447,6 +517,15 @@ fn commit_batch(
     let mut wake = false;
     let started = Instant::now();
     let result = (|| -> rusqlite::Result<()> {
+        if state.relaxed {
+            // A fan-out could not restore FULL: nothing a caller waits for may commit without its fsync.
+            if !restore_full_sync(conn) {
+                return Err(rusqlite::Error::InvalidParameterName(
+                    "synchronous=FULL could not be restored".into(),
+                ));
+            }
+            state.relaxed = false;
+        }
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         for op in batch.drain(..) {
             match op {
@@ -625,24 +704,111 @@ fn apply_update(tx: &Connection, u: &DeliveryUpdate) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Checkpoints the WAL from its own connection, off the accept path: PASSIVE never blocks the writer.
-pub fn spawn_checkpointer(data_dir: PathBuf, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+/// Checkpoints the WAL from its own connection every [`CHECKPOINT_INTERVAL`], off the accept path: PASSIVE never
+/// blocks the writer. Under sustained load it never completes (new commits arrive while it copies), so once the WAL
+/// holds [`WAL_RESTART_FRAMES`] it raises `wal_restart` and the writer checkpoints the few remaining frames itself
+/// between two transactions ([`finish_checkpoint`]), after which the WAL starts over instead of growing. Without
+/// `wal_restart` it only checkpoints (the WAL then grows for as long as commits keep coming).
+pub fn spawn_checkpointer(
+    data_dir: PathBuf,
+    wal_restart: Option<Arc<AtomicBool>>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("outbox-checkpoint".into())
         .spawn(move || {
             let mut conn = None;
             while !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(500));
+                std::thread::sleep(CHECKPOINT_INTERVAL);
                 if conn.is_none() {
                     conn = store::open_reader(&data_dir).ok();
                 }
                 if let Some(c) = &conn {
-                    if let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                        tracing::warn!(error = %e, "WAL checkpoint failed.");
-                        conn = None;
+                    // (busy, frames in the WAL, frames checkpointed)
+                    match c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+                    }) {
+                        Ok((0, frames)) if frames >= WAL_RESTART_FRAMES => {
+                            if let Some(flag) = &wal_restart {
+                                flag.store(true, Ordering::Relaxed);
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, "WAL checkpoint failed.");
+                            conn = None;
+                        }
                     }
                 }
             }
         })
         .expect("spawn checkpoint thread")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(dir: &std::path::Path) -> WriterConfig {
+        WriterConfig {
+            data_dir: dir.to_owned(),
+            queue_capacity: 16,
+            dedupe_window: Duration::from_secs(60),
+            retention: Duration::from_secs(3600),
+            max_notifications: 100,
+            max_db_bytes: None,
+        }
+    }
+
+    fn synchronous(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_fan_out_commits_without_fsync_and_leaves_the_connection_at_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut conn, mut state) = open(&config(dir.path())).unwrap();
+        assert_eq!(synchronous(&conn), 2);
+        store::insert_notification(&conn, state.next_id, 1, "g", false, b"{}", r#"["a","b"]"#)
+            .unwrap();
+        state.next_id += 1;
+        assert!(fan_out(&mut conn, &mut state));
+        assert_eq!(state.fanned_out, 1);
+        assert!(!state.relaxed);
+        // Accepts committed after the fan-out are fsync'd again.
+        assert_eq!(synchronous(&conn), 2);
+    }
+
+    #[test]
+    fn a_connection_left_relaxed_is_restored_before_the_next_batch_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config(dir.path());
+        let (mut conn, mut state) = open(&cfg).unwrap();
+        conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+        state.relaxed = true;
+        let (reply, mut rx) = oneshot::channel();
+        let mut batch = vec![Op::Accept(
+            AcceptRequest {
+                received_ms: 1,
+                group_key: "g".into(),
+                content_key: [1; 32],
+                body: Bytes::from_static(b"{}"),
+                receivers: vec!["a".into()],
+            },
+            reply,
+        )];
+        commit_batch(
+            &cfg,
+            &mut conn,
+            &mut state,
+            &mut batch,
+            &AtomicBool::new(true),
+            None,
+            &Metrics::new(),
+        );
+        assert!(matches!(rx.try_recv(), Ok(Ok(Accepted::Stored { .. }))));
+        assert_eq!(synchronous(&conn), 2);
+        assert!(!state.relaxed);
+    }
 }
