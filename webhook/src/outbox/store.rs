@@ -2,8 +2,11 @@
 //!
 //! One database file in WAL mode with `synchronous=FULL`, so a committed accept survives kill -9 and power loss.
 //! Only the writer thread writes (no lock contention, group commit); readers use their own connections.
-//! Automatic checkpoints are off on the writer: a separate thread checkpoints, so WAL checkpoints never stall an
-//! accept (performance.md §4.3).
+//! Automatic checkpoints are off on the writer: a separate thread checkpoints, so the bulk of the copying and the
+//! database file's fsync stay off the accept path (performance.md §4.3). Under sustained load that checkpoint never
+//! completes, so once the WAL holds `writer::WAL_RESTART_FRAMES` pages the writer checkpoints the last few
+//! transactions itself, between two batches; the WAL then starts over at its beginning instead of growing for as
+//! long as the load lasts (an fsync of an overwritten WAL is cheaper than one that also persists a longer file).
 //!
 //! An accept writes as little as the guarantee needs, because every WAL page a commit dirties is written and
 //! fsync'd before the 2xx (issue 8, W1): one `notifications` row (the body as received plus the JSON list of its
