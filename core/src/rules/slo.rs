@@ -15,8 +15,12 @@ use crate::query::{BackendChoice, Query, SloQuery, SloView};
 use crate::translate::{translate, Context, TranslateError};
 use std::collections::BTreeMap;
 
-/// The SLI windows recorded for every SLO.
-pub const SLI_WINDOWS: [&str; 7] = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"];
+/// The SLO records' names live with the translator's other record names (it reads them); re-exported here, where
+/// the rules that write them are generated.
+pub use crate::translate::recorded::{
+    error_ratio_record, error_ratio_record_window, BUDGET_RECORD, ERROR_RATIO_RECORD_PREFIX,
+    SLI_WINDOWS, SLO_LABEL,
+};
 
 /// A burn-rate alert: both windows above `factor × (1 - objective)`.
 pub struct BurnWindow {
@@ -57,26 +61,6 @@ pub const BURN_WINDOWS: [BurnWindow; 4] = [
 pub fn can_fire(factor: f64, objective: f64) -> bool {
     factor * (1.0 - objective) < 1.0
 }
-
-/// Every recorded SLI error ratio is named this plus its window (`5m`, …, or the SLO window, as
-/// [`PromDuration`] prints it: `30d`). Shared with the translator, which reads these records for SLO queries, and
-/// with detection, which lists the SLOs and windows an engine records.
-pub const ERROR_RATIO_RECORD_PREFIX: &str = "namespace_model:inference_slo_errors:ratio_rate";
-
-/// The label carrying the SLO's name on every SLO record and alert.
-pub const SLO_LABEL: &str = "slo";
-
-/// Name of the recorded SLI error ratio over `window` (`5m`, …, or the SLO window).
-pub fn error_ratio_record(window: &str) -> String {
-    format!("{ERROR_RATIO_RECORD_PREFIX}{window}")
-}
-
-/// The window of a recorded SLI error ratio from its name (`…:ratio_rate30d` → 30d); `None` for other names.
-pub fn error_ratio_record_window(name: &str) -> Option<PromDuration> {
-    name.strip_prefix(ERROR_RATIO_RECORD_PREFIX)?.parse().ok()
-}
-
-pub const BUDGET_RECORD: &str = "namespace_model:inference_slo_error_budget_remaining:ratio";
 
 fn budget(objective: f64) -> f64 {
     ((1.0 - objective) * 1e12).round() / 1e12

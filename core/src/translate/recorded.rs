@@ -5,7 +5,7 @@
 //! `namespace_model:inference_ttft_seconds:p95_rate5m`. The full table is in `docs/rules.md`. Recorded series are
 //! backend-agnostic: one name covers vLLM, TGI, SGLang and llama.cpp models alike.
 //!
-//! SLO queries that name their SLO (`"slo": "ttft-500ms"`) read the SLO records of `core::rules::slo` instead:
+//! SLO queries that name their SLO (`"slo": "ttft-500ms"`) read the SLO records (named below, written by `core::rules::slo`) instead:
 //! `namespace_model:inference_slo_errors:ratio_rate<window>{slo="…"}` holds the events-weighted error ratio per
 //! namespace and model, so every view is one arithmetic step from it ([`try_recorded_slo`]). Being ratios, these
 //! records cannot be re-aggregated to a coarser level (an average of ratios is not the ratio of the sums), so they
@@ -19,7 +19,6 @@ use crate::catalog::{support, Backend, Concept, Source, Support};
 use crate::duration::PromDuration;
 use crate::promql::{AggOp, BinOp, Expr, Matcher, Selector};
 use crate::query::{BackendChoice, MetricQuery, Query, SloQuery, SloView, Stat};
-use crate::rules::slo::{error_ratio_record, SLI_WINDOWS, SLO_LABEL};
 use std::ops::{Div, Mul, Sub};
 
 /// Every recorded series name starts with this (detection of infermon's rules on an engine).
@@ -31,6 +30,30 @@ pub const RECORD_WINDOW: PromDuration = PromDuration::from_secs(300);
 pub const RECORD_LEVEL: [&str; 2] = [labels::NAMESPACE, labels::MODEL];
 /// Quantiles recorded for latency concepts.
 pub const RECORDED_QUANTILES: [f64; 4] = [0.5, 0.9, 0.95, 0.99];
+
+/// The SLI windows recorded for every SLO.
+pub const SLI_WINDOWS: [&str; 7] = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"];
+
+/// Every recorded SLI error ratio is named this plus its window (`5m`, …, or the SLO window, as
+/// [`PromDuration`] prints it: `30d`). Written by the SLO rules (`rules::slo`), read by the translator for SLO queries
+/// that name their SLO, and by detection, which lists the SLOs and windows an engine records.
+pub const ERROR_RATIO_RECORD_PREFIX: &str = "namespace_model:inference_slo_errors:ratio_rate";
+
+/// The label carrying the SLO's name on every SLO record and alert.
+pub const SLO_LABEL: &str = "slo";
+
+/// Name of the recorded SLI error ratio over `window` (`5m`, …, or the SLO window).
+pub fn error_ratio_record(window: &str) -> String {
+    format!("{ERROR_RATIO_RECORD_PREFIX}{window}")
+}
+
+/// The window of a recorded SLI error ratio from its name (`…:ratio_rate30d` → 30d); `None` for other names.
+pub fn error_ratio_record_window(name: &str) -> Option<PromDuration> {
+    name.strip_prefix(ERROR_RATIO_RECORD_PREFIX)?.parse().ok()
+}
+
+/// The recorded error budget remaining of every SLO over its whole window.
+pub const BUDGET_RECORD: &str = "namespace_model:inference_slo_error_budget_remaining:ratio";
 
 /// One recorded series.
 #[derive(Debug, Clone, Copy, PartialEq)]
