@@ -11,7 +11,7 @@ fn infermon() -> Command {
 fn a_bad_fleet_file_exits_non_zero_without_serving() {
     let dir = tempfile_dir();
     for (yaml, expect) in [
-        ("models: [{name: m, backend: sglang}]", "models[0].backend"),
+        ("models: [{name: m, backend: triton}]", "models[0].backend"),
         (
             "models: [{name: m, backend: vllm, version: '0.7'}]",
             "\"0.10\", \"latest\"",
