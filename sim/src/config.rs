@@ -332,6 +332,11 @@ impl FleetConfig {
         let cfg: FleetConfig = serde_path_to_error::deserialize(de).map_err(|e| {
             let field = e.path().to_string();
             let inner = e.into_inner().to_string();
+            // serde_norway already names the field in some messages; say it once.
+            let inner = inner
+                .strip_prefix(&format!("{field}: "))
+                .map(str::to_string)
+                .unwrap_or(inner);
             ConfigError::Parse {
                 path: origin.to_string(),
                 field: if field.is_empty() || field == "." {
