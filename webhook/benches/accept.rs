@@ -151,9 +151,9 @@ async fn start_handler_only(cfg: Config) -> (String, tokio::task::JoinHandle<()>
             let cfg = cfg.clone();
             async move {
                 let n = infermon_webhook::payload::parse(&b).expect("valid bench body");
-                let mut labels = n.common_labels.clone();
-                labels.extend(n.group_labels.iter().map(|(k, v)| (k.clone(), v.clone())));
-                let receivers = cfg.route.receivers_for(&labels);
+                let receivers = cfg
+                    .route
+                    .receivers_for_group(&n.common_labels, &n.group_labels);
                 let json = serde_json::to_string(&receivers).unwrap();
                 std::hint::black_box((n.content_key(), n.group_key, json, b));
                 axum::Json(serde_json::json!({"status": "accepted", "id": 1, "reminder": false}))

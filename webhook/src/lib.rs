@@ -3,7 +3,7 @@
 //! generic webhooks or the log, retrying until delivered or dead. It never loses an accepted notification.
 //!
 //! Data flow:
-//! - receive ([`http::handlers::receive`]): authenticate → [`payload::parse`] → [`route::Route::receivers_for`] →
+//! - receive ([`http::handlers::receive`]): authenticate → [`payload::parse`] → [`route::Route::receivers_for_group`] →
 //!   [`outbox::Writer::accept`] (group commit; dedupe decided in the writer) → 200, or 4xx/503;
 //! - deliver ([`outbox::worker::Worker`]): due → [`enrich::Enricher::enrich`] (once per notification) → rate gate →
 //!   [`notify::Notifier::send`] → [`outbox::retry::classify_status`] → mark delivered / retry / dead.
@@ -79,9 +79,10 @@ impl AppState {
     }
     /// Receivers for a notification: routed on its common and group labels.
     pub fn route_receivers(&self, n: &Notification) -> Vec<String> {
-        let mut labels = n.common_labels.clone();
-        labels.extend(n.group_labels.iter().map(|(k, v)| (k.clone(), v.clone())));
-        self.inner.config.route.receivers_for(&labels)
+        self.inner
+            .config
+            .route
+            .receivers_for_group(&n.common_labels, &n.group_labels)
     }
     pub async fn prometheus_reachable(&self) -> serde_json::Value {
         match &self.inner.source {

@@ -104,7 +104,11 @@ impl Matcher {
 
     /// A missing label counts as the empty string, as in Alertmanager.
     pub fn matches(&self, labels: &Labels) -> bool {
-        let v = labels.get(&self.name).map(String::as_str).unwrap_or("");
+        self.matches_value(labels.get(&self.name).map(String::as_str).unwrap_or(""))
+    }
+
+    /// The comparison on a label's value (the empty string for a missing label).
+    fn matches_value(&self, v: &str) -> bool {
         match self.op {
             MatchOp::Eq => v == self.value,
             MatchOp::NotEq => v != self.value,
@@ -134,20 +138,48 @@ impl Route {
     /// Receiver names for a label set, in routing order, without duplicates (Alertmanager semantics: the first
     /// matching child wins unless it has `continue: true`; a node whose children all miss uses its own receiver).
     pub fn receivers_for(&self, labels: &Labels) -> Vec<String> {
-        let mut out = Vec::new();
-        self.walk(labels, &mut out);
-        let mut seen = std::collections::HashSet::new();
-        out.retain(|r| seen.insert(r.clone()));
-        out
+        self.receivers_by(&|name| labels.get(name).map(String::as_str))
     }
 
-    fn walk(&self, labels: &Labels, out: &mut Vec<String>) -> bool {
-        if !self.matchers.iter().all(|m| m.matches(labels)) {
+    /// [`Route::receivers_for`] on a group's labels, `commonLabels` ∪ `groupLabels` (a group label wins), looked up
+    /// in both maps rather than merged into a new one: the receive path runs this per request (issue 8, W1).
+    pub fn receivers_for_group(&self, common: &Labels, group: &Labels) -> Vec<String> {
+        self.receivers_by(&|name| {
+            group
+                .get(name)
+                .or_else(|| common.get(name))
+                .map(String::as_str)
+        })
+    }
+
+    fn receivers_by<'l>(&self, label: &dyn Fn(&str) -> Option<&'l str>) -> Vec<String> {
+        let mut out: Vec<&str> = Vec::new();
+        self.walk(label, &mut out);
+        // A handful of names: a linear scan beats hashing, and only the kept ones are copied.
+        let mut kept: Vec<String> = Vec::with_capacity(out.len());
+        for r in out {
+            if !kept.iter().any(|k| k == r) {
+                kept.push(r.to_string());
+            }
+        }
+        kept
+    }
+
+    fn walk<'s, 'l>(
+        &'s self,
+        label: &dyn Fn(&str) -> Option<&'l str>,
+        out: &mut Vec<&'s str>,
+    ) -> bool {
+        if !self
+            .matchers
+            .iter()
+            .all(|m| m.matches_value(label(&m.name).unwrap_or("")))
+        {
             return false;
         }
         let mut any_child = false;
         for child in &self.routes {
-            if child.walk(labels, out) {
+            if child.walk(label, out) {
                 any_child = true;
                 if !child.continue_ {
                     break;
@@ -155,7 +187,7 @@ impl Route {
             }
         }
         if !any_child {
-            out.push(self.receiver.clone());
+            out.push(&self.receiver);
         }
         true
     }
@@ -243,6 +275,53 @@ mod tests {
         );
         assert_eq!(tree.receivers_for(&labels(&[("team", "mx")])), ["never"]);
         assert_eq!(tree.receivers_for(&labels(&[])), ["default"]);
+    }
+
+    #[test]
+    fn group_routing_reads_both_maps_and_a_group_label_wins() {
+        let tree = route(
+            "default",
+            &[],
+            false,
+            vec![
+                route("pager", &["severity=\"critical\""], true, vec![]),
+                route("slack", &["team=\"ml\""], false, vec![]),
+            ],
+        );
+        let common = labels(&[("severity", "critical"), ("team", "web")]);
+        let group = labels(&[("team", "ml")]);
+        assert_eq!(
+            tree.receivers_for_group(&common, &group),
+            ["pager", "slack"]
+        );
+        let mut merged = common.clone();
+        merged.extend(group.clone());
+        assert_eq!(
+            tree.receivers_for_group(&common, &group),
+            tree.receivers_for(&merged)
+        );
+        assert_eq!(
+            tree.receivers_for_group(&group, &common),
+            ["pager"],
+            "the group's team=web wins over common team=ml"
+        );
+    }
+
+    #[test]
+    fn a_receiver_reached_twice_is_listed_once() {
+        let tree = route(
+            "default",
+            &[],
+            false,
+            vec![
+                route("pager", &["severity=\"critical\""], true, vec![]),
+                route("pager", &["team=\"ml\""], false, vec![]),
+            ],
+        );
+        assert_eq!(
+            tree.receivers_for(&labels(&[("severity", "critical"), ("team", "ml")])),
+            ["pager"]
+        );
     }
 
     #[test]
