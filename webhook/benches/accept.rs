@@ -150,12 +150,16 @@ async fn start_handler_only(cfg: Config) -> (String, tokio::task::JoinHandle<()>
         axum::routing::post(move |b: axum::body::Bytes| {
             let cfg = cfg.clone();
             async move {
-                let n = infermon_webhook::payload::parse(&b).expect("valid bench body");
-                let receivers = cfg
-                    .route
-                    .receivers_for_group(&n.common_labels, &n.group_labels);
+                let r = infermon_webhook::payload::parse_received(&b).expect("valid bench body");
+                let receivers = cfg.route.receivers_by(&|name| {
+                    r.group_labels
+                        .get(name)
+                        .or_else(|| r.common_labels.get(name))
+                        .map(|v| v.as_ref())
+                });
                 let json = serde_json::to_string(&receivers).unwrap();
-                std::hint::black_box((n.content_key(), n.group_key, json, b));
+                std::hint::black_box((r.content_key, r.group_key, json));
+                std::hint::black_box(b);
                 axum::Json(serde_json::json!({"status": "accepted", "id": 1, "reminder": false}))
             }
         }),

@@ -3,7 +3,7 @@
 //! generic webhooks or the log, retrying until delivered or dead. It never loses an accepted notification.
 //!
 //! Data flow:
-//! - receive ([`http::handlers::receive`]): authenticate → [`payload::parse`] → [`route::Route::receivers_for_group`] →
+//! - receive ([`http::handlers::receive`]): authenticate → [`payload::parse_received`] → [`route::Route::receivers_by`] →
 //!   [`outbox::Writer::accept`] (group commit; dedupe decided in the writer) → 200, or 4xx/503;
 //! - deliver ([`outbox::worker::Worker`]): due → [`enrich::Enricher::enrich`] (once per notification) → rate gate →
 //!   [`notify::Notifier::send`] → [`outbox::retry::classify_status`] → mark delivered / retry / dead.
@@ -83,6 +83,15 @@ impl AppState {
             .config
             .route
             .receivers_for_group(&n.common_labels, &n.group_labels)
+    }
+    /// [`AppState::route_receivers`] for what the receive path parsed ([`payload::parse_received`]).
+    pub fn route_received(&self, r: &payload::Received<'_>) -> Vec<String> {
+        self.inner.config.route.receivers_by(&|name| {
+            r.group_labels
+                .get(name)
+                .or_else(|| r.common_labels.get(name))
+                .map(|v| v.as_ref())
+        })
     }
     pub async fn prometheus_reachable(&self) -> serde_json::Value {
         match &self.inner.source {

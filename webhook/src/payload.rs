@@ -5,8 +5,11 @@
 //! 4xx from us makes Alertmanager drop the notification until the next `group_interval`
 //! (`../shared/reference/alert-webhook.md` §1–2). Quirks are handled here and nowhere else. No IO here.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
 
+use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use sha2::{Digest, Sha256};
 use time::format_description::well_known::Rfc3339;
@@ -258,6 +261,238 @@ fn validate(raw: RawNotification) -> Result<Notification, PayloadError> {
     })
 }
 
+/// A group's labels as the receive path reads them: borrowed from the body where the JSON string has no escapes.
+pub type BorrowedLabels<'a> = BTreeMap<Cow<'a, str>, Cow<'a, str>>;
+
+/// What the receive path needs from a body: the keys it stores under and the labels it routes on. The rest of the
+/// notification is stored as the raw body and parsed in full by the worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Received<'a> {
+    pub group_key: String,
+    /// [`Notification::content_key`].
+    pub content_key: [u8; 32],
+    pub common_labels: BorrowedLabels<'a>,
+    pub group_labels: BorrowedLabels<'a>,
+}
+
+/// Validates a body exactly as [`parse`] does (same acceptance, same errors) and returns what the receive path
+/// needs. Why not `parse`: building the whole [`Notification`] (every annotation, URL and label as an owned
+/// `String` in a fresh map) was most of the handler's own CPU (issue 8, W1). This reads the same wire shape with
+/// strings borrowed from the body and the fields the receive path does not use only type-checked. Any failure
+/// falls back to [`parse`], so a rejected body gets `parse`'s error and nothing is accepted that `parse` rejects.
+pub fn parse_received(body: &[u8]) -> Result<Received<'_>, PayloadError> {
+    if let Some(r) = fast_received(body) {
+        return Ok(r);
+    }
+    let n = parse(body)?;
+    let owned = |l: Labels| -> BorrowedLabels<'static> {
+        l.into_iter()
+            .map(|(k, v)| (Cow::Owned(k), Cow::Owned(v)))
+            .collect()
+    };
+    Ok(Received {
+        content_key: n.content_key(),
+        group_key: n.group_key,
+        common_labels: owned(n.common_labels),
+        group_labels: owned(n.group_labels),
+    })
+}
+
+/// `None` whenever [`parse`] might say anything else than success (the caller then asks `parse`).
+fn fast_received(body: &[u8]) -> Option<Received<'_>> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if matches!(first, None | Some(b'[')) {
+        return None;
+    }
+    let raw: FastNotification<'_> = serde_json::from_slice(body).ok()?;
+    if raw.version.as_ref().map(|v| v.0.as_ref()) != Some("4") {
+        return None;
+    }
+    let group_status = match raw.status.as_ref().map(|s| s.0.as_ref()) {
+        None | Some("") => None,
+        Some(s) => Some(Status::parse(s)?),
+    };
+    let alerts = raw.alerts.unwrap_or_default();
+    let mut pairs: Vec<(Cow<'_, str>, Status)> = Vec::with_capacity(alerts.len());
+    for (index, a) in alerts.into_iter().enumerate() {
+        let status = match a.status.as_ref().map(|s| s.0.as_ref()) {
+            None | Some("") => group_status.unwrap_or(Status::Firing),
+            Some(s) => Status::parse(s)?,
+        };
+        parse_time(
+            index,
+            "startsAt",
+            a.starts_at.as_ref().map(|t| t.0.as_ref()),
+        )
+        .ok()?;
+        parse_time(index, "endsAt", a.ends_at.as_ref().map(|t| t.0.as_ref())).ok()?;
+        let fingerprint = match a.fingerprint {
+            Some(Text(f)) if !f.is_empty() => f,
+            _ => Cow::Owned(label_fingerprint_of(
+                a.labels
+                    .as_ref()
+                    .into_iter()
+                    .flat_map(|l| l.0.iter())
+                    .map(|(k, v)| (k.as_ref(), v.as_ref())),
+            )),
+        };
+        pairs.push((fingerprint, status));
+    }
+    let group_labels = raw.group_labels.map(|l| l.0).unwrap_or_default();
+    let group_key = match raw.group_key {
+        Some(Text(k)) if !k.is_empty() => k.into_owned(),
+        _ => synthetic_group_key_of(group_labels.iter().map(|(k, v)| (k.as_ref(), v.as_ref()))),
+    };
+    let reason = raw.notification_reason.as_ref().map(|r| r.0.as_ref());
+    let content_key = content_key_of(
+        &group_key,
+        pairs.iter().map(|(f, s)| (f.as_ref(), *s)).collect(),
+        reason.filter(|r| !r.is_empty()),
+    );
+    Some(Received {
+        group_key,
+        content_key,
+        common_labels: raw.common_labels.map(|l| l.0).unwrap_or_default(),
+        group_labels,
+    })
+}
+
+/// [`RawNotification`]'s wire shape, read by [`fast_received`]: the same keys with the same types (an `Option` for
+/// each `null_default`), so it accepts exactly what `RawNotification` accepts; unused fields are only checked.
+#[derive(Deserialize)]
+struct FastNotification<'a> {
+    #[serde(default, borrow)]
+    version: Option<Text<'a>>,
+    #[serde(rename = "groupKey", default, borrow)]
+    group_key: Option<Text<'a>>,
+    #[serde(rename = "truncatedAlerts", default)]
+    _truncated_alerts: Option<u64>,
+    #[serde(default, borrow)]
+    status: Option<Text<'a>>,
+    #[serde(rename = "receiver", default)]
+    _receiver: Option<AnyText>,
+    #[serde(rename = "groupLabels", default, borrow)]
+    group_labels: Option<TextMap<'a>>,
+    #[serde(rename = "commonLabels", default, borrow)]
+    common_labels: Option<TextMap<'a>>,
+    #[serde(rename = "commonAnnotations", default)]
+    _common_annotations: Option<AnyTextMap>,
+    #[serde(rename = "externalURL", default)]
+    _external_url: Option<AnyText>,
+    #[serde(default, borrow)]
+    notification_reason: Option<Text<'a>>,
+    #[serde(rename = "routeLabels", default)]
+    _route_labels: Option<AnyTextMap>,
+    #[serde(default, borrow)]
+    alerts: Option<Vec<FastAlert<'a>>>,
+}
+
+/// [`RawAlert`]'s wire shape, for [`FastNotification`].
+#[derive(Deserialize)]
+struct FastAlert<'a> {
+    #[serde(default, borrow)]
+    status: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    labels: Option<TextMap<'a>>,
+    #[serde(rename = "annotations", default)]
+    _annotations: Option<AnyTextMap>,
+    #[serde(rename = "startsAt", default, borrow)]
+    starts_at: Option<Text<'a>>,
+    #[serde(rename = "endsAt", default, borrow)]
+    ends_at: Option<Text<'a>>,
+    #[serde(rename = "generatorURL", default)]
+    _generator_url: Option<AnyText>,
+    #[serde(default, borrow)]
+    fingerprint: Option<Text<'a>>,
+}
+
+/// A JSON string, borrowed from the body unless it had escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Text<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_string(V(std::marker::PhantomData))
+    }
+}
+
+/// A JSON string that is checked and dropped.
+struct AnyText;
+
+impl<'de> Deserialize<'de> for AnyText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = AnyText;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(AnyText)
+            }
+        }
+        d.deserialize_string(V)
+    }
+}
+
+/// A JSON object of strings, like [`Labels`] (a repeated key keeps its last value, as `BTreeMap::insert` does).
+struct TextMap<'a>(BorrowedLabels<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for TextMap<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = TextMap<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((Text(k), Text(v))) = m.next_entry::<Text<'a>, Text<'a>>()? {
+                    out.insert(k, v);
+                }
+                Ok(TextMap(out))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+/// A JSON object of strings that is checked and dropped.
+struct AnyTextMap;
+
+impl<'de> Deserialize<'de> for AnyTextMap {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = AnyTextMap;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+                while m.next_entry::<AnyText, AnyText>()?.is_some() {}
+                Ok(AnyTextMap)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 fn parse_time(
     index: usize,
     field: &'static str,
@@ -277,6 +512,11 @@ fn parse_time(
 
 /// Stand-in fingerprint for payloads that predate Alertmanager's: the first 16 hex digits of a hash of the labels.
 fn label_fingerprint(labels: &Labels) -> String {
+    label_fingerprint_of(labels.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
+
+/// [`label_fingerprint`] over sorted (name, value) pairs, whatever map holds them.
+fn label_fingerprint_of<'a>(labels: impl Iterator<Item = (&'a str, &'a str)>) -> String {
     let mut h = Sha256::new();
     for (k, v) in labels {
         h.update(k.as_bytes());
@@ -289,35 +529,48 @@ fn label_fingerprint(labels: &Labels) -> String {
 
 /// `{}:{alertname="X"}`, the shape Alertmanager uses for a top-level route, for payloads without `groupKey`.
 fn synthetic_group_key(group_labels: &Labels) -> String {
-    let inner: Vec<String> = group_labels
-        .iter()
-        .map(|(k, v)| format!("{k}={v:?}"))
-        .collect();
+    synthetic_group_key_of(group_labels.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
+
+/// [`synthetic_group_key`] over sorted (name, value) pairs, whatever map holds them.
+fn synthetic_group_key_of<'a>(group_labels: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let inner: Vec<String> = group_labels.map(|(k, v)| format!("{k}={v:?}")).collect();
     format!("{{}}:{{{}}}", inner.join(","))
+}
+
+/// [`Notification::content_key`] from its parts: the group key, each alert's (fingerprint, status), the reason.
+fn content_key_of(
+    group_key: &str,
+    mut pairs: Vec<(&str, Status)>,
+    reason: Option<&str>,
+) -> [u8; 32] {
+    pairs.sort();
+    pairs.dedup();
+    let mut h = Sha256::new();
+    h.update(group_key.as_bytes());
+    h.update([0]);
+    for (fp, st) in pairs {
+        h.update(fp.as_bytes());
+        h.update([b':']);
+        h.update(st.as_str().as_bytes());
+        h.update([0]);
+    }
+    h.update(reason.unwrap_or("").as_bytes());
+    h.finalize().into()
 }
 
 impl Notification {
     /// The dedupe identity: `groupKey`, the sorted set of (fingerprint, status) and `notification_reason`.
     /// `externalURL` and `startsAt` are left out because they differ between HA replicas (alert-webhook.md §2.5).
     pub fn content_key(&self) -> [u8; 32] {
-        let mut pairs: Vec<(&str, Status)> = self
-            .alerts
-            .iter()
-            .map(|a| (a.fingerprint.as_str(), a.status))
-            .collect();
-        pairs.sort();
-        pairs.dedup();
-        let mut h = Sha256::new();
-        h.update(self.group_key.as_bytes());
-        h.update([0]);
-        for (fp, st) in pairs {
-            h.update(fp.as_bytes());
-            h.update([b':']);
-            h.update(st.as_str().as_bytes());
-            h.update([0]);
-        }
-        h.update(self.notification_reason.as_deref().unwrap_or("").as_bytes());
-        h.finalize().into()
+        content_key_of(
+            &self.group_key,
+            self.alerts
+                .iter()
+                .map(|a| (a.fingerprint.as_str(), a.status))
+                .collect(),
+            self.notification_reason.as_deref(),
+        )
     }
 
     /// `sha256(groupKey)` as hex: the same key Alertmanager's own PagerDuty notifier uses as `dedup_key`.
@@ -479,6 +732,105 @@ mod tests {
             Err(PayloadError::Syntax(_))
         ));
         assert_eq!(parse(b"  \n").unwrap_err(), PayloadError::Empty);
+    }
+
+    /// What `parse_received` must return: the same as deriving it from `parse`.
+    fn via_parse(body: &[u8]) -> Result<Received<'static>, PayloadError> {
+        let n = parse(body)?;
+        let owned = |l: &Labels| -> BorrowedLabels<'static> {
+            l.iter()
+                .map(|(k, v)| (Cow::Owned(k.clone()), Cow::Owned(v.clone())))
+                .collect()
+        };
+        Ok(Received {
+            group_key: n.group_key.clone(),
+            content_key: n.content_key(),
+            common_labels: owned(&n.common_labels),
+            group_labels: owned(&n.group_labels),
+        })
+    }
+
+    #[test]
+    fn parse_received_agrees_with_parse_on_valid_bodies_without_building_a_notification() {
+        let mut bodies: Vec<Vec<u8>> = [
+            "alertmanager-firing-3alerts-cloudeon.json",
+            "alertmanager-resolved-alertmanager-bot.json",
+            "alertmanager-firing-legacy-prometheus-msteams.json",
+            "alertmanager-resolved-cloudeon.json",
+        ]
+        .iter()
+        .map(|f| fixture(f))
+        .collect();
+        for b in [
+            // Escaped groupKey and label values, \u0026 in a skipped URL, nulls, unknown and newer keys.
+            r#"{"version":"4","groupKey":"{}:{a=\"b\"}","status":"firing","receiver":"x","groupLabels":null,
+               "commonLabels":{"team":"m\u006c","a":"b"},"commonAnnotations":null,"externalURL":"","routeLabels":{"t":"x"},
+               "notification_reason":"first notification","futureKey":[1,{"x":2}],"truncatedAlerts":null,
+               "alerts":[{"status":"firing","labels":{"model":"m"},"annotations":null,"generatorURL":"http://x?a=1\u0026b=2",
+               "startsAt":"2024-01-01T00:00:00Z","endsAt":"0001-01-01T00:00:00Z","fingerprint":"0123456789abcdef"}]}"#,
+            // No groupKey, no fingerprints, no per-alert status: synthetic keys from labels, group status used.
+            r#"{"version":"4","status":"resolved","groupLabels":{"alertname":"A\"q","b":"c"},"alerts":[
+               {"labels":{"z":"1","a":"2"}},{"labels":{"a":"2","z":"1"},"fingerprint":""},{"labels":null}]}"#,
+            // Repeated keys keep the last value; an empty reason is no reason.
+            r#"{"version":"4","groupKey":"","commonLabels":{"a":"1","a":"2"},"notification_reason":"","alerts":[]}"#,
+            r#" {"version":"4"} "#,
+        ] {
+            bodies.push(b.as_bytes().to_vec());
+        }
+        for b in &bodies {
+            let text = String::from_utf8_lossy(b);
+            assert!(fast_received(b).is_some(), "fast path not taken for {text}");
+            assert_eq!(parse_received(b), via_parse(b), "{text}");
+        }
+    }
+
+    #[test]
+    fn parse_received_rejects_what_parse_rejects_with_the_same_error() {
+        let deep = format!(
+            "{{\"version\":\"4\",\"alerts\":{}{}}}",
+            "[".repeat(1_000),
+            "]".repeat(1_000)
+        );
+        let bodies: Vec<&[u8]> = vec![
+            b"",
+            b" \n",
+            b" [{\"labels\":{}}]",
+            b"{",
+            b"null",
+            br#"{"version":"4"} {}"#,
+            br#"{"version":"1","alerts":[]}"#,
+            br#"{"alerts":[]}"#,
+            br#"{"version":null}"#,
+            br#"{"version":4}"#,
+            br#"{"version":"4","version":"4"}"#,
+            br#"{"version":"4","status":"pending"}"#,
+            br#"{"version":"4","groupKey":1}"#,
+            br#"{"version":"4","truncatedAlerts":-1}"#,
+            br#"{"version":"4","receiver":1}"#,
+            br#"{"version":"4","externalURL":[]}"#,
+            br#"{"version":"4","commonAnnotations":{"a":1}}"#,
+            br#"{"version":"4","routeLabels":[]}"#,
+            br#"{"version":"4","groupLabels":{"a":null}}"#,
+            br#"{"version":"4","commonLabels":"x"}"#,
+            br#"{"version":"4","notification_reason":2}"#,
+            br#"{"version":"4","alerts":{}}"#,
+            br#"{"version":"4","alerts":[1]}"#,
+            br#"{"version":"4","alerts":[{"labels":{"severity":1}}]}"#,
+            br#"{"version":"4","alerts":[{"annotations":{"s":true}}]}"#,
+            br#"{"version":"4","alerts":[{"generatorURL":5}]}"#,
+            br#"{"version":"4","alerts":[{"fingerprint":5}]}"#,
+            br#"{"version":"4","alerts":[{"status":"pending"}]}"#,
+            br#"{"version":"4","alerts":[{"startsAt":"yesterday"}]}"#,
+            br#"{"version":"4","alerts":[{},{"endsAt":"2024-13-01T00:00:00Z"}]}"#,
+            br#"{"version":"4","alerts":[{"status":"firing","status":"firing"}]}"#,
+            deep.as_bytes(),
+        ];
+        for b in bodies {
+            let text = String::from_utf8_lossy(b);
+            let want = parse(b).expect_err(&text);
+            assert!(fast_received(b).is_none(), "fast path accepted {text}");
+            assert_eq!(parse_received(b), Err(want), "{text}");
+        }
     }
 
     #[test]

@@ -152,7 +152,8 @@ impl Route {
         })
     }
 
-    fn receivers_by<'l>(&self, label: &dyn Fn(&str) -> Option<&'l str>) -> Vec<String> {
+    /// [`Route::receivers_for`] with labels read through `label` (name → value, `None` when missing).
+    pub fn receivers_by<'l>(&self, label: &dyn Fn(&str) -> Option<&'l str>) -> Vec<String> {
         let mut out: Vec<&str> = Vec::new();
         self.walk(label, &mut out);
         // A handful of names: a linear scan beats hashing, and only the kept ones are copied.

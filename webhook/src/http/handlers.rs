@@ -93,14 +93,17 @@ async fn accept(
         e => ApiError::Body(e.body_text()),
     })?;
     // 3. Parse and validate (400 with the field on failure).
-    let n = payload::parse(&body)?;
-    // 4. Route on the group's labels.
-    let receivers = s.route_receivers(&n);
+    // Only what this path needs is extracted; the worker parses the stored body in full.
+    let (group_key, content_key, receivers) = {
+        let r = payload::parse_received(&body)?;
+        // 4. Route on the group's labels.
+        let receivers = s.route_received(&r);
+        (r.group_key, r.content_key, receivers)
+    };
     // 5. Durable accept: answered only after the group commit holding it.
-    let content_key = n.content_key();
     let req = AcceptRequest {
         received_ms: crate::outbox::writer::now_ms(),
-        group_key: n.group_key,
+        group_key,
         content_key,
         body,
         receivers,
