@@ -213,12 +213,12 @@ fn main() {
                     empty[k] += usize::from(series == 0);
                 }
             }
-            // The same panel in the Prometheus-only variant (targets of the panel with the same title and refId).
-            for (pt, ptarget) in prom_targets
+            // The same panel in the Prometheus-only variant: the target with the same title and refId, and for
+            // the fleet table also its other columns (one target per column there).
+            for (_, ptarget) in prom_targets
                 .iter()
-                .filter(|(pt, pq)| *pt == title && pq["refId"] == t["refId"])
+                .filter(|(pt, pq)| *pt == title && (pq["refId"] == t["refId"] || title == "Fleet"))
             {
-                let _ = pt;
                 let expr = ptarget["expr"]
                     .as_str()
                     .unwrap()
@@ -227,22 +227,6 @@ fn main() {
                 let (series, s) = samples(prom.url(), &expr, qs, qe);
                 row[2] += s;
                 empty[2] += usize::from(series == 0);
-            }
-            if title == "Fleet" {
-                // The fleet table's other columns in the Prometheus-only variant (one target per column).
-                for (_, ptarget) in prom_targets
-                    .iter()
-                    .filter(|(pt, pq)| pt == "Fleet" && pq["refId"] != t["refId"])
-                {
-                    let expr = ptarget["expr"]
-                        .as_str()
-                        .unwrap()
-                        .replace("$model", ".*")
-                        .replace("$namespace", ".*");
-                    let (series, s) = samples(prom.url(), &expr, qs, qe);
-                    row[2] += s;
-                    empty[2] += usize::from(series == 0);
-                }
             }
             println!(
                 "{:<44} {:>12} {:>12} {:>12}",

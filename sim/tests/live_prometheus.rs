@@ -11,10 +11,7 @@ mod common;
 
 use common::{maybe, query, scalar, wait_for};
 use infermon_core::catalog::buckets;
-use infermon_sim::fleet::{Fleet, FleetOptions};
 use infermon_sim::truth::nearest_rank;
-use infermon_sim::FleetConfig;
-use infermon_testkit::Prometheus;
 
 const FLEET: &str = "
 seed: 3
@@ -46,44 +43,19 @@ fn post(url: &str) -> (u16, String) {
 
 #[test]
 fn prometheus_scrapes_the_fleet_and_agrees_with_ground_truth() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let cfg = FleetConfig::from_yaml(FLEET, "test").unwrap();
-    // 10 simulated seconds per wall second: enough requests within a few seconds of test time.
-    let fleet = rt
-        .block_on(Fleet::start(
-            &cfg,
-            FleetOptions {
-                speed: 10.0,
-                ..FleetOptions::default()
-            },
-        ))
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let sd = dir.path().join("targets.json");
-    fleet.write_file_sd(&sd).unwrap();
-    let yaml = format!(
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: infermon-sim\n    file_sd_configs:\n      - files: ['{}']\n        refresh_interval: 1s\n",
-        sd.display()
-    );
-    let prom = Prometheus::builder()
-        .config_yaml(yaml)
-        .start()
-        .expect("prometheus starts");
+    let live = common::scraped_fleet(FLEET);
+    let (prom, fleet) = (&live.prom, &live.fleet);
 
     wait_for("both targets up with traffic", 40.0, || {
-        maybe(&prom, "count(up == 1)", None) == Some(2.0)
-            && maybe(&prom, "vllm:time_to_first_token_seconds_count", None).unwrap_or(0.0) > 200.0
-            && maybe(&prom, "tgi_request_count", None).unwrap_or(0.0) > 50.0
+        maybe(prom, "count(up == 1)", None) == Some(2.0)
+            && maybe(prom, "vllm:time_to_first_token_seconds_count", None).unwrap_or(0.0) > 200.0
+            && maybe(prom, "tgi_request_count", None).unwrap_or(0.0) > 50.0
     });
 
     // ServiceMonitor-like target labels; TGI gets its model from the target.
     assert_eq!(
         scalar(
-            &prom,
+            prom,
             r#"up{job="llama",namespace="llm-serving",pod="llama-0",service="llama"}"#,
             None
         ),
@@ -91,7 +63,7 @@ fn prometheus_scrapes_the_fleet_and_agrees_with_ground_truth() {
     );
     assert!(
         scalar(
-            &prom,
+            prom,
             r#"tgi_request_count{job="mistral",model="test/mistral",pod="mistral-0"}"#,
             None
         ) > 0.0
@@ -99,7 +71,7 @@ fn prometheus_scrapes_the_fleet_and_agrees_with_ground_truth() {
     // The exposed le strings reach Prometheus unchanged: le="5.0" (vLLM), TGI's shortest round-trip floats.
     assert_eq!(
         query(
-            &prom,
+            prom,
             r#"vllm:e2e_request_latency_seconds_bucket{le="5.0"}"#,
             None
         )
@@ -108,7 +80,7 @@ fn prometheus_scrapes_the_fleet_and_agrees_with_ground_truth() {
     );
     assert_eq!(
         query(
-            &prom,
+            prom,
             r#"vllm:e2e_request_latency_seconds_bucket{le="5"}"#,
             None
         )
@@ -117,14 +89,14 @@ fn prometheus_scrapes_the_fleet_and_agrees_with_ground_truth() {
     );
     assert_eq!(
         query(
-            &prom,
+            prom,
             r#"tgi_request_duration_bucket{le="0.49878850951194753"}"#,
             None
         )
         .len(),
         1
     );
-    let kv = scalar(&prom, "vllm:kv_cache_usage_perc", None);
+    let kv = scalar(prom, "vllm:kv_cache_usage_perc", None);
     assert!((0.0..=1.0).contains(&kv), "kv usage is a fraction: {kv}");
 
     // Ground truth vs Prometheus, on the same N observations (those of the last scrape at time t).
@@ -138,8 +110,8 @@ fn prometheus_scrapes_the_fleet_and_agrees_with_ground_truth() {
         .find(|r| r.spec.model == "test/llama")
         .unwrap();
     let ttft_bounds = buckets::VLLM_TTFT.bounds();
-    let n = scalar(&prom, "vllm:time_to_first_token_seconds_count", Some(t)) as u64;
-    let sum = scalar(&prom, "vllm:time_to_first_token_seconds_sum", Some(t));
+    let n = scalar(prom, "vllm:time_to_first_token_seconds_count", Some(t)) as u64;
+    let sum = scalar(prom, "vllm:time_to_first_token_seconds_sum", Some(t));
     let mut ttfts = llama
         .with_engine(|e| e.truth.first_ttfts(n))
         .expect("truth keeps the first N TTFTs");
@@ -152,7 +124,7 @@ fn prometheus_scrapes_the_fleet_and_agrees_with_ground_truth() {
     ttfts.sort_by(f64::total_cmp);
     for q in [0.5, 0.9, 0.95, 0.99] {
         let est = scalar(
-            &prom,
+            prom,
             &format!("histogram_quantile({q}, vllm:time_to_first_token_seconds_bucket)"),
             Some(t),
         );
@@ -164,7 +136,7 @@ fn prometheus_scrapes_the_fleet_and_agrees_with_ground_truth() {
         );
     }
     let e2e_bounds = buckets::VLLM_REQUEST_LATENCY.bounds();
-    let n = scalar(&prom, "vllm:e2e_request_latency_seconds_count", Some(t)) as u64;
+    let n = scalar(prom, "vllm:e2e_request_latency_seconds_count", Some(t)) as u64;
     let recs = llama
         .with_engine(|e| e.truth.first_records(n))
         .expect("truth keeps the first N requests");
@@ -172,7 +144,7 @@ fn prometheus_scrapes_the_fleet_and_agrees_with_ground_truth() {
     e2e.sort_by(f64::total_cmp);
     for q in [0.5, 0.95] {
         let est = scalar(
-            &prom,
+            prom,
             &format!("histogram_quantile({q}, vllm:e2e_request_latency_seconds_bucket)"),
             Some(t),
         );
@@ -185,7 +157,7 @@ fn prometheus_scrapes_the_fleet_and_agrees_with_ground_truth() {
     }
     // SLO attainment from the le="5.0" bucket is exact.
     let good = scalar(
-        &prom,
+        prom,
         r#"vllm:e2e_request_latency_seconds_bucket{le="5.0"}"#,
         Some(t),
     );
@@ -211,7 +183,7 @@ fn prometheus_scrapes_the_fleet_and_agrees_with_ground_truth() {
     assert!(body.contains("kv-pressure"), "{body}");
     assert_eq!(
         scalar(
-            &prom,
+            prom,
             r#"sum(vllm:request_success_total{finished_reason="error"})"#,
             None
         ),
@@ -231,15 +203,14 @@ fn prometheus_scrapes_the_fleet_and_agrees_with_ground_truth() {
         30.0,
         || {
             maybe(
-                &prom,
+                prom,
                 r#"sum(vllm:request_success_total{finished_reason="error"})"#,
                 None,
             )
             .unwrap_or(0.0)
                 > 0.0
-                && maybe(&prom, r#"up{job="mistral"}"#, None) == Some(0.0)
+                && maybe(prom, r#"up{job="mistral"}"#, None) == Some(0.0)
         },
     );
-    drop(prom);
-    rt.block_on(fleet.shutdown());
+    live.shutdown();
 }

@@ -5,9 +5,6 @@
 mod common;
 
 use common::{maybe, scalar, wait_for};
-use infermon_sim::fleet::{Fleet, FleetOptions};
-use infermon_sim::FleetConfig;
-use infermon_testkit::Prometheus;
 
 const FLEET: &str = "
 seed: 4
@@ -26,36 +23,12 @@ models:
 
 #[test]
 fn prometheus_scrapes_sglang_and_llamacpp_replicas() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let cfg = FleetConfig::from_yaml(FLEET, "test").unwrap();
-    let fleet = rt
-        .block_on(Fleet::start(
-            &cfg,
-            FleetOptions {
-                speed: 10.0,
-                ..FleetOptions::default()
-            },
-        ))
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let sd = dir.path().join("targets.json");
-    fleet.write_file_sd(&sd).unwrap();
-    let yaml = format!(
-        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: infermon-sim\n    file_sd_configs:\n      - files: ['{}']\n        refresh_interval: 1s\n",
-        sd.display()
-    );
-    let prom = Prometheus::builder()
-        .config_yaml(yaml)
-        .start()
-        .expect("prometheus starts");
+    let live = common::scraped_fleet(FLEET);
+    let (prom, fleet) = (&live.prom, &live.fleet);
     wait_for("both targets up with traffic", 40.0, || {
-        maybe(&prom, "count(up == 1)", None) == Some(2.0)
-            && maybe(&prom, "sglang:num_requests_total", None).unwrap_or(0.0) > 100.0
-            && maybe(&prom, "llamacpp:tokens_predicted_total", None).unwrap_or(0.0) > 1000.0
+        maybe(prom, "count(up == 1)", None) == Some(2.0)
+            && maybe(prom, "sglang:num_requests_total", None).unwrap_or(0.0) > 100.0
+            && maybe(prom, "llamacpp:tokens_predicted_total", None).unwrap_or(0.0) > 1000.0
     });
     for (backend, model_selector) in [
         (
@@ -77,7 +50,7 @@ fn prometheus_scrapes_sglang_and_llamacpp_replicas() {
                 let expr =
                     format!("count({{__name__=~\"{name}|{name}_count\", {model_selector}}})");
                 assert!(
-                    maybe(&prom, &expr, None).unwrap_or(0.0) >= 1.0,
+                    maybe(prom, &expr, None).unwrap_or(0.0) >= 1.0,
                     "{backend} {name}: {expr}"
                 );
             }
@@ -86,7 +59,7 @@ fn prometheus_scrapes_sglang_and_llamacpp_replicas() {
     // Stored counters agree with the replica's own truth at (about) the same moment: both only grow, so the
     // scraped value is at most the truth read just after it.
     let truth_after = |i: usize| fleet.replicas[i].truth();
-    let scraped = scalar(&prom, "sglang:num_requests_total", None);
+    let scraped = scalar(prom, "sglang:num_requests_total", None);
     let t = truth_after(0);
     // At most ~3 s of wall time (30 simulated s at 4 req/s) between the scrape and the truth read.
     let finished = t.totals.finished as f64;
@@ -96,6 +69,5 @@ fn prometheus_scrapes_sglang_and_llamacpp_replicas() {
     );
     assert_eq!(t.backend, "sglang");
     assert_eq!(truth_after(1).version, "legacy");
-    drop(prom);
-    drop(fleet);
+    live.shutdown();
 }

@@ -55,3 +55,56 @@ pub fn wait_for(what: &str, timeout_s: f64, mut f: impl FnMut() -> bool) {
     }
     panic!("timed out after {timeout_s} s waiting for {what}");
 }
+
+/// A fleet served live at 10 simulated seconds per wall second and scraped every second by a real Prometheus 2.42
+/// through the fleet's file_sd targets. Fields drop in declaration order: Prometheus first, the runtime last.
+pub struct ScrapedFleet {
+    pub prom: Prometheus,
+    pub fleet: infermon_sim::fleet::Fleet,
+    _targets_dir: tempfile::TempDir,
+    pub rt: tokio::runtime::Runtime,
+}
+
+/// Starts the fleet described by `fleet_yaml` and a Prometheus scraping it.
+pub fn scraped_fleet(fleet_yaml: &str) -> ScrapedFleet {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let cfg = infermon_sim::FleetConfig::from_yaml(fleet_yaml, "test").unwrap();
+    let fleet = rt
+        .block_on(infermon_sim::fleet::Fleet::start(
+            &cfg,
+            infermon_sim::fleet::FleetOptions {
+                speed: 10.0,
+                ..Default::default()
+            },
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sd = dir.path().join("targets.json");
+    fleet.write_file_sd(&sd).unwrap();
+    let yaml = format!(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: infermon-sim\n    file_sd_configs:\n      - files: ['{}']\n        refresh_interval: 1s\n",
+        sd.display()
+    );
+    let prom = Prometheus::builder()
+        .config_yaml(yaml)
+        .start()
+        .expect("prometheus starts");
+    ScrapedFleet {
+        prom,
+        fleet,
+        _targets_dir: dir,
+        rt,
+    }
+}
+
+impl ScrapedFleet {
+    /// Stops Prometheus, then the fleet gracefully.
+    pub fn shutdown(self) {
+        drop(self.prom);
+        self.rt.block_on(self.fleet.shutdown());
+    }
+}
