@@ -11,7 +11,8 @@
 //!   within 1e-4 (counters are exact and the thresholds are bucket boundaries; the window misses at most the first
 //!   scrape interval of 43 200), and the budget left equals 1 − (1 − attainment) / (1 − objective);
 //! - the 30-day budget burn-down at every day boundary equals the budget computed from the true per-day counts
-//!   since the start, within 0.05 (its points sit on 20-minute steps, up to 10 minutes from the boundary), and the
+//!   since the start, within the random error of the requests between the boundary and the nearest point (points
+//!   sit on 20-minute steps, up to 10 minutes from the boundary: on day 1 that is a few errors of ~86), and the
 //!   errors window of day 20 burns the vLLM model's budget;
 //! - the mean request rate over the 30 days equals the true number of finished requests over the period's length
 //!   within 2 %.
@@ -220,9 +221,19 @@ async fn every_panel_through_the_plugin_over_30_days_of_backfill_with_slos_check
             }
             let (e, f) = errors_until(m, d);
             let want = 1.0 - (e / f) / 0.001;
+            // The point sits `offset` from the boundary, so its window holds that many seconds of requests more or
+            // fewer than the truth counts. Their errors are random (Poisson, mean from the neighbouring day's rate
+            // and error share): allow the mean plus 5 standard deviations, and one more error for the extrapolation
+            // at the window's edges. On day 1 of the TGI model that is ~6 errors of ~86, late in the month < 0.01.
+            let near = &m.per_day[if p.0 < boundary { d - 1 } else { d }];
+            let offset_s = (p.0 - boundary).abs() as f64 / 1000.0;
+            let err_share = 1.0 - near.attainment.without_error.unwrap_or(1.0);
+            let mean = offset_s * near.finished as f64 / DAY_S as f64 * err_share;
+            let tolerance = (mean + 5.0 * mean.sqrt() + 1.0) / (f * 0.001) + 0.01;
             assert!(
-                (p.1 - want).abs() <= 0.05,
-                "errors budget of {} at day {d}: plugin {} vs truth {want}",
+                (p.1 - want).abs() <= tolerance,
+                "errors budget of {} at day {d}: plugin {} vs truth {want} (point {offset_s} s from the boundary, \
+                 tolerance {tolerance})",
                 m.model,
                 p.1
             );
