@@ -138,6 +138,17 @@ fn record_level_grouping(namespaces: &[String]) -> Vec<String> {
     }
 }
 
+/// Grouping of a metric figure: one series per model, or per (namespace, model) when the request names several
+/// namespaces (the same model deployed in two namespaces has two queues, caches and latencies; summing them would
+/// describe neither). Without a namespace the model is taken across namespaces, as the alert does.
+fn figure_grouping(namespaces: &[String]) -> Vec<String> {
+    if namespaces.len() > 1 {
+        vec![labels::NAMESPACE.into(), labels::MODEL.into()]
+    } else {
+        vec![labels::MODEL.into()]
+    }
+}
+
 /// The context queries for `req`: at most `FIGURES.len() + 1`, whatever the number of models. Figures no backend
 /// can answer are left out.
 pub fn context_queries(req: &ContextRequest, ctx: &Context) -> Vec<ContextQuery> {
@@ -150,7 +161,7 @@ pub fn context_queries(req: &ContextRequest, ctx: &Context) -> Vec<ContextQuery>
             namespaces: req.namespaces.clone(),
             backend: BackendChoice::Auto,
             filters: vec![],
-            group_by: vec!["model".into()],
+            group_by: figure_grouping(&req.namespaces),
             legend: None,
             window: None,
         });
@@ -208,6 +219,45 @@ mod tests {
             ..Context::default()
         };
         assert_eq!(context_queries(&many, &rules).len(), FIGURES.len() + 1);
+    }
+
+    #[test]
+    fn figures_are_per_namespace_and_model_when_the_alerts_span_several_namespaces() {
+        let req = |namespaces: &[&str]| ContextRequest {
+            models: vec!["llama".into()],
+            namespaces: namespaces.iter().map(|n| n.to_string()).collect(),
+            budget_slo: None,
+        };
+        for ctx in [
+            Context::default(),
+            Context {
+                recording_rules: true,
+                ..Context::default()
+            },
+        ] {
+            for q in context_queries(&req(&["prod", "staging"]), &ctx) {
+                // Aggregated by (…, namespace, model), or a (namespace, model)-level record read as is.
+                let per_namespace = q.expr.contains("namespace, model)")
+                    || (q.expr.starts_with("namespace_model:") && !q.expr.contains(" by ("));
+                assert!(
+                    per_namespace && !q.expr.contains("by (model)"),
+                    "{}: {}",
+                    q.key,
+                    q.expr
+                );
+                assert!(q.expr.contains("prod|staging"), "{}: {}", q.key, q.expr);
+            }
+            for q in context_queries(&req(&["prod"]), &ctx) {
+                if q.key != "error_budget_remaining" {
+                    assert!(
+                        !q.expr.contains("namespace, model"),
+                        "{}: {}",
+                        q.key,
+                        q.expr
+                    );
+                }
+            }
+        }
     }
 
     fn budget(req: &ContextRequest, ctx: &Context) -> String {

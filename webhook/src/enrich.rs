@@ -91,14 +91,33 @@ impl Figure {
 /// What a context source is asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContextRequest {
+    /// Every model named by the alerts (the queries' model matcher).
     pub models: Vec<String>,
+    /// Every namespace named by the alerts (the queries' namespace matcher).
     pub namespaces: Vec<String>,
+    /// The rows to show: one per model, or per (namespace, model) pair the alerts name when they span several
+    /// namespaces (the same model in two namespaces is two deployments with their own queue, cache and budget).
+    pub targets: Vec<ModelKey>,
 }
 
-/// What a context source returns: per model, the figures it could compute, and how many PromQL queries it issued.
+impl ContextRequest {
+    /// Whether figures are keyed by namespace as well as model (the alerts span more than one namespace).
+    pub fn by_namespace(&self) -> bool {
+        self.namespaces.len() > 1
+    }
+}
+
+/// A context row's identity: the model, and its namespace when the notification spans several.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ModelKey {
+    pub namespace: Option<String>,
+    pub model: String,
+}
+
+/// What a context source returns: per row, the figures it could compute, and how many PromQL queries it issued.
 #[derive(Debug, Clone, Default)]
 pub struct Fetched {
-    pub values: BTreeMap<String, BTreeMap<Figure, f64>>,
+    pub values: BTreeMap<ModelKey, BTreeMap<Figure, f64>>,
     pub queries: u32,
 }
 
@@ -137,6 +156,9 @@ pub enum ContextStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelContext {
     pub model: String,
+    /// Set when the notification spans several namespaces (each row is then one namespace's deployment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
     pub figures: BTreeMap<Figure, f64>,
 }
 
@@ -160,23 +182,37 @@ pub struct Context {
     pub promql_queries: u32,
 }
 
-/// Models and namespaces named by the alerts' labels, deduplicated and sorted.
+/// Models, namespaces and (namespace, model) rows named by the alerts' labels, deduplicated and sorted.
 pub fn context_request(n: &Notification) -> ContextRequest {
     let mut models = BTreeSet::new();
     let mut namespaces = BTreeSet::new();
+    let mut pairs = BTreeSet::new();
     for a in &n.alerts {
+        let ns = a.labels.get(NAMESPACE_LABEL).filter(|v| !v.is_empty());
+        if let Some(ns) = ns {
+            namespaces.insert(ns.clone());
+        }
         for l in MODEL_LABELS {
             if let Some(m) = a.labels.get(l).filter(|m| !m.is_empty()) {
                 models.insert(m.clone());
+                pairs.insert((m.clone(), ns.cloned()));
             }
         }
-        if let Some(ns) = a.labels.get(NAMESPACE_LABEL).filter(|m| !m.is_empty()) {
-            namespaces.insert(ns.clone());
-        }
     }
+    let models: Vec<String> = models.into_iter().take(MAX_MODELS).collect();
+    let by_namespace = namespaces.len() > 1;
+    let targets: BTreeSet<ModelKey> = pairs
+        .into_iter()
+        .filter(|(m, _)| models.binary_search(m).is_ok())
+        .map(|(model, ns)| ModelKey {
+            namespace: ns.filter(|_| by_namespace),
+            model,
+        })
+        .collect();
     ContextRequest {
-        models: models.into_iter().take(MAX_MODELS).collect(),
+        models,
         namespaces: namespaces.into_iter().collect(),
+        targets: targets.into_iter().collect(),
     }
 }
 
@@ -240,11 +276,12 @@ impl Enricher {
             Ok(Ok(f)) => {
                 self.metrics.promql_queries.inc_by(u64::from(f.queries));
                 let models = req
-                    .models
+                    .targets
                     .iter()
-                    .map(|m| ModelContext {
-                        model: m.clone(),
-                        figures: f.values.get(m).cloned().unwrap_or_default(),
+                    .map(|k| ModelContext {
+                        model: k.model.clone(),
+                        namespace: k.namespace.clone(),
+                        figures: f.values.get(k).cloned().unwrap_or_default(),
                     })
                     .collect();
                 Context {
@@ -419,9 +456,9 @@ mod tests {
                     queries: Figure::ALL.len() as u32,
                     ..Default::default()
                 };
-                for m in &req.models {
+                for k in &req.targets {
                     f.values
-                        .insert(m.clone(), [(Figure::QueueDepth, 3.0)].into_iter().collect());
+                        .insert(k.clone(), [(Figure::QueueDepth, 3.0)].into_iter().collect());
                 }
                 Ok(f)
             })
@@ -436,6 +473,35 @@ mod tests {
         ) -> BoxFuture<'a, Result<Fetched, EnrichError>> {
             Box::pin(futures::future::pending())
         }
+    }
+
+    #[test]
+    fn rows_are_per_namespace_only_when_the_alerts_span_several() {
+        let key = |ns: Option<&str>, m: &str| ModelKey {
+            namespace: ns.map(String::from),
+            model: m.into(),
+        };
+        let one = context_request(&notification(&["b", "a"]));
+        assert!(!one.by_namespace());
+        assert_eq!(one.targets, [key(None, "a"), key(None, "b")]);
+        let body = br#"{"version":"4","groupKey":"g","status":"firing","alerts":[
+            {"status":"firing","labels":{"model_name":"a","namespace":"prod"}},
+            {"status":"firing","labels":{"model_name":"a","namespace":"staging"}},
+            {"status":"firing","labels":{"model_name":"b","namespace":"prod"}},
+            {"status":"firing","labels":{"model_name":"b","namespace":"prod","pod":"p2"}}]}"#;
+        let two = context_request(&parse(body).unwrap());
+        assert!(two.by_namespace());
+        assert_eq!(two.models, ["a", "b"]);
+        assert_eq!(two.namespaces, ["prod", "staging"]);
+        // (b, staging) is not a row: no alert names it, even though the queries' matchers would cover it.
+        assert_eq!(
+            two.targets,
+            [
+                key(Some("prod"), "a"),
+                key(Some("prod"), "b"),
+                key(Some("staging"), "a")
+            ]
+        );
     }
 
     #[test]

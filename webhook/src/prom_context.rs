@@ -16,11 +16,13 @@ use infermon_core::context::{context_queries, ContextRequest as CoreRequest, DEF
 use infermon_core::rules::slo::{error_ratio_record_window, ERROR_RATIO_RECORD_PREFIX, SLO_LABEL};
 use infermon_core::translate::recorded::RECORD_PREFIX;
 
-use crate::enrich::{ContextRequest, ContextSource, EnrichError, Fetched, Figure};
+use crate::enrich::{ContextRequest, ContextSource, EnrichError, Fetched, Figure, ModelKey};
 use crate::Config;
 
 /// Label carrying the model in every context query's result (core groups them `by (model)`).
-const MODEL_LABEL: &str = "model";
+const MODEL_LABEL: &str = infermon_core::catalog::names::labels::MODEL;
+/// Label carrying the namespace when core groups them `by (namespace, model)` (alerts from several namespaces).
+const NAMESPACE_LABEL: &str = infermon_core::catalog::names::labels::NAMESPACE;
 
 /// How long the engine's answer about infermon's recording rules is reused.
 pub const RULES_TTL: Duration = Duration::from_secs(60);
@@ -161,11 +163,16 @@ impl ContextSource for PromContext {
                         };
                         for s in resp.data.as_vector() {
                             if let Some(model) = s.labels.get(MODEL_LABEL) {
-                                fetched
-                                    .values
-                                    .entry(model.to_string())
-                                    .or_default()
-                                    .insert(fig, s.value);
+                                let key = ModelKey {
+                                    namespace: req
+                                        .by_namespace()
+                                        .then(|| {
+                                            s.labels.get(NAMESPACE_LABEL).map(|v| v.to_string())
+                                        })
+                                        .flatten(),
+                                    model: model.to_string(),
+                                };
+                                fetched.values.entry(key).or_default().insert(fig, s.value);
                             }
                         }
                     }

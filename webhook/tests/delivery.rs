@@ -73,9 +73,9 @@ impl ContextSource for FakeProm {
                 queries: Figure::ALL.len() as u32,
                 ..Default::default()
             };
-            for m in &req.models {
+            for k in &req.targets {
                 f.values.insert(
-                    m.clone(),
+                    k.clone(),
                     [(Figure::QueueDepth, 7.0), (Figure::KvCacheUsage, 0.95)]
                         .into_iter()
                         .collect(),

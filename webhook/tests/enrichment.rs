@@ -15,17 +15,44 @@ use infermon_webhook::StartOptions;
 
 const MODEL: &str = "llama-3-8b";
 
-/// vLLM 0.10-style gauges with known values for MODEL.
+/// vLLM 0.10-style gauges with known values for MODEL in namespace `ml`, and other values for the same model in
+/// `ml-staging` (a second deployment whose figures must never leak into `ml`'s).
 fn exposition() -> String {
     format!(
         "# HELP vllm:num_requests_waiting Number of requests waiting to be processed.\n# TYPE vllm:num_requests_waiting gauge\n\
 vllm:num_requests_waiting{{engine=\"0\",model_name=\"{MODEL}\",namespace=\"ml\"}} 7.0\n\
+vllm:num_requests_waiting{{engine=\"0\",model_name=\"{MODEL}\",namespace=\"ml-staging\"}} 2.0\n\
 # HELP vllm:num_requests_running Number of requests in model execution batches.\n# TYPE vllm:num_requests_running gauge\n\
 vllm:num_requests_running{{engine=\"0\",model_name=\"{MODEL}\",namespace=\"ml\"}} 3.0\n\
+vllm:num_requests_running{{engine=\"0\",model_name=\"{MODEL}\",namespace=\"ml-staging\"}} 1.0\n\
 # HELP vllm:kv_cache_usage_perc KV-cache usage. 1 means 100 percent usage.\n# TYPE vllm:kv_cache_usage_perc gauge\n\
 vllm:kv_cache_usage_perc{{engine=\"0\",model_name=\"{MODEL}\",namespace=\"ml\"}} 0.42\n\
+vllm:kv_cache_usage_perc{{engine=\"0\",model_name=\"{MODEL}\",namespace=\"ml-staging\"}} 0.9\n\
 # HELP vllm:gpu_cache_usage_perc GPU KV-cache usage. 1 means 100 percent usage.\n# TYPE vllm:gpu_cache_usage_perc gauge\n\
-vllm:gpu_cache_usage_perc{{engine=\"0\",model_name=\"{MODEL}\",namespace=\"ml\"}} 0.42\n"
+vllm:gpu_cache_usage_perc{{engine=\"0\",model_name=\"{MODEL}\",namespace=\"ml\"}} 0.42\n\
+vllm:gpu_cache_usage_perc{{engine=\"0\",model_name=\"{MODEL}\",namespace=\"ml-staging\"}} 0.9\n"
+    )
+}
+
+/// (namespace, queue depth, running, KV-cache usage) as [`exposition`] serves them.
+const DEPLOYMENTS: [(&str, f64, f64, f64); 2] =
+    [("ml", 7.0, 3.0, 0.42), ("ml-staging", 2.0, 1.0, 0.9)];
+
+/// One alert for MODEL in each of `namespaces`.
+fn notification_across(group: &str, namespaces: &[&str]) -> String {
+    let alerts: Vec<String> = namespaces
+        .iter()
+        .enumerate()
+        .map(|(i, ns)| {
+            format!(
+                r#"{{"status":"firing","labels":{{"alertname":"{group}","model_name":"{MODEL}","namespace":"{ns}","pod":"vllm-{i}"}},"annotations":{{}},"startsAt":"2024-05-01T10:00:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"","fingerprint":"{:016x}"}}"#,
+                i + 1
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"version":"4","groupKey":"{{}}:{{alertname=\"{group}\"}}","truncatedAlerts":0,"status":"firing","receiver":"infermon","groupLabels":{{"alertname":"{group}"}},"commonLabels":{{"alertname":"{group}"}},"commonAnnotations":{{}},"externalURL":"http://am:9093","alerts":[{}]}}"#,
+        alerts.join(",")
     )
 }
 
@@ -130,6 +157,29 @@ async fn context_matches_the_exporter_and_query_count_is_fixed() {
         per_notification[0] >= 3.0 && per_notification[0] <= 12.0,
         "{per_notification:?}"
     );
+
+    // The same model alerting in two namespaces: one context row per deployment, each with its own figures, for
+    // the same number of queries.
+    let before = query_count(prom.url()).await;
+    post(
+        &svc.url("/api/v1/alerts"),
+        notification_across("CtxTwoNamespaces", &["ml", "ml-staging"]),
+        None,
+    )
+    .await;
+    let r = hook.wait_for(3, Duration::from_secs(20)).await;
+    assert_eq!(query_count(prom.url()).await - before, per_notification[0]);
+    let ctx = &r[2].json()["context"];
+    assert_eq!(ctx["status"], "ok", "{ctx}");
+    let rows = ctx["models"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{ctx}");
+    for (row, (ns, queue, running, kv)) in rows.iter().zip(DEPLOYMENTS) {
+        assert_eq!(row["model"], MODEL, "{ctx}");
+        assert_eq!(row["namespace"], ns, "{ctx}");
+        assert_eq!(row["figures"]["queue_depth"], queue, "{ctx}");
+        assert_eq!(row["figures"]["running_requests"], running, "{ctx}");
+        assert_eq!(row["figures"]["kv_cache_usage"], kv, "{ctx}");
+    }
     svc.stop().await;
     tokio::task::spawn_blocking(move || drop(prom))
         .await
@@ -218,7 +268,7 @@ async fn with_infermons_rules_loaded_the_context_reads_recorded_series() {
     .unwrap();
     let request = ContextRequest {
         models: vec![MODEL.into()],
-        namespaces: vec![],
+        namespaces: vec!["ml".into()],
         budget_slo: None,
     };
     // Until the first evaluation has written records, the engine holds none: raw series. (The answer is cached
@@ -245,30 +295,54 @@ async fn with_infermons_rules_loaded_the_context_reads_recorded_series() {
         let q = queries.iter().find(|q| q.key == key).unwrap();
         assert!(q.expr.contains(RECORD_PREFIX), "{key}: {}", q.expr);
     }
-    // The recorded figures answer with the exporter's values.
+    // The recorded figures answer with the exporter's values: for one namespace, and per namespace for two.
+    use infermon_webhook::enrich::{ContextRequest as Asked, Figure, ModelKey};
     let source = PromContext::new(prom.url(), Duration::from_secs(3)).unwrap();
+    let one = Asked {
+        models: vec![MODEL.into()],
+        namespaces: vec!["ml".into()],
+        targets: vec![ModelKey {
+            namespace: None,
+            model: MODEL.into(),
+        }],
+    };
+    let key = |ns: &str| ModelKey {
+        namespace: Some(ns.into()),
+        model: MODEL.into(),
+    };
+    let two = Asked {
+        namespaces: DEPLOYMENTS.iter().map(|d| d.0.to_string()).collect(),
+        targets: DEPLOYMENTS.iter().map(|d| key(d.0)).collect(),
+        ..one.clone()
+    };
+    let matches = |figures: Option<&std::collections::BTreeMap<Figure, f64>>,
+                   d: (&str, f64, f64, f64)| {
+        figures.is_some_and(|f| {
+            f.get(&Figure::QueueDepth) == Some(&d.1)
+                && f.get(&Figure::RunningRequests) == Some(&d.2)
+                && f.get(&Figure::KvCacheUsage) == Some(&d.3)
+        })
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let fetched = infermon_webhook::enrich::ContextSource::fetch(
-            &source,
-            &infermon_webhook::enrich::ContextRequest {
-                models: vec![MODEL.into()],
-                namespaces: vec![],
-            },
-        )
-        .await
-        .unwrap();
-        let figures = fetched.values.get(MODEL).cloned().unwrap_or_default();
-        use infermon_webhook::enrich::Figure;
-        if figures.get(&Figure::QueueDepth) == Some(&7.0)
-            && figures.get(&Figure::RunningRequests) == Some(&3.0)
-            && figures.get(&Figure::KvCacheUsage) == Some(&0.42)
+        let f1 = infermon_webhook::enrich::ContextSource::fetch(&source, &one)
+            .await
+            .unwrap();
+        let f2 = infermon_webhook::enrich::ContextSource::fetch(&source, &two)
+            .await
+            .unwrap();
+        if matches(f1.values.get(&one.targets[0]), DEPLOYMENTS[0])
+            && DEPLOYMENTS
+                .iter()
+                .all(|d| matches(f2.values.get(&key(d.0)), *d))
         {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "recorded figures never matched the exporter: {figures:?}"
+            "recorded figures never matched the exporter: {:?} / {:?}",
+            f1.values,
+            f2.values
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

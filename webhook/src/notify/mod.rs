@@ -205,7 +205,8 @@ pub fn more_text(shown: usize, n: &Notification) -> Option<String> {
     })
 }
 
-/// Context rows `(model, [(figure label, formatted value)])`, or the reason there are none.
+/// Context rows `(title, [(figure label, formatted value)])`: the title is the model, with its namespace when the
+/// notification spans several.
 pub fn context_rows(ctx: &Context) -> Vec<(String, Vec<(&'static str, String)>)> {
     ctx.models
         .iter()
@@ -214,7 +215,11 @@ pub fn context_rows(ctx: &Context) -> Vec<(String, Vec<(&'static str, String)>)>
                 .iter()
                 .filter_map(|f| m.figures.get(f).map(|v| (f.label(), f.format(*v))))
                 .collect();
-            (m.model.clone(), figs)
+            let title = match &m.namespace {
+                Some(ns) => format!("{} ({ns})", m.model),
+                None => m.model.clone(),
+            };
+            (title, figs)
         })
         .collect()
 }
@@ -282,6 +287,7 @@ pub(crate) mod testutil {
             note: None,
             models: vec![ModelContext {
                 model: "mistral".into(),
+                namespace: None,
                 figures: [
                     (Figure::QueueDepth, 12.0),
                     (Figure::KvCacheUsage, 0.934),
