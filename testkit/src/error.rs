@@ -43,7 +43,7 @@ pub enum Error {
         /// The last lines of stdout+stderr.
         log_tail: String,
     },
-    /// An admin call (reload, import, flush) failed.
+    /// An HTTP call to the component (reload, import, flush, `/metrics`) failed.
     #[error("{component}: {what} failed: {detail}")]
     Admin {
         /// Component name.
@@ -51,6 +51,26 @@ pub enum Error {
         /// e.g. "POST /-/reload".
         what: String,
         /// Status and body, or the transport error.
+        detail: String,
+    },
+    /// A query never returned a non-empty result before the deadline.
+    #[error("no result for {query:?} within {waited:?} ({attempts} attempts); last answer: {last_answer}")]
+    NoResult {
+        /// The PromQL expression waited for.
+        query: String,
+        /// How long we waited.
+        waited: Duration,
+        /// How many times the queries were run.
+        attempts: u32,
+        /// Prometheus' last answer to `query` (body, HTTP status or transport error), shortened.
+        last_answer: String,
+    },
+    /// Prometheus rejected a query as invalid (`bad_data`): waiting longer cannot help.
+    #[error("prometheus rejected {query:?}: {detail}")]
+    BadQuery {
+        /// The PromQL expression.
+        query: String,
+        /// Prometheus' error message.
         detail: String,
     },
     /// Invalid builder input.

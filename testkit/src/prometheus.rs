@@ -5,6 +5,11 @@
 //! next to `prometheus.yml` in a temp dir, so relative `rule_files` paths resolve. Lifecycle API is on, so
 //! [`Prometheus::reload`] and [`Prometheus::set_config`] work, and retention defaults to 10 years so that
 //! backfilled 30-day (or older) blocks from [`crate::promtool::create_blocks_from_openmetrics`] are kept.
+//!
+//! Two query helpers serve what most tests repeated: [`Prometheus::wait_for_result`] (poll an instant query until
+//! it returns series, e.g. until a target is scraped or a rule has recorded, failing with the last answer) and
+//! [`query_requests_served`] (how many `/api/v1/query` requests Prometheus counted itself, to measure how many
+//! queries a component sends).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
@@ -386,6 +391,139 @@ impl Prometheus {
     /// Stops now (SIGTERM, then SIGKILL after 5 s) and returns the exit status.
     pub fn stop(mut self) -> Option<ExitStatus> {
         self.proc.stop()
+    }
+
+    /// Runs the instant query `query` every 50 ms (at least once) until its result is non-empty, and returns that
+    /// result (`data.result`, a JSON array): the "wait until scraped / until recorded" step of most tests.
+    ///
+    /// Blocking; from an async test use `tokio::task::block_in_place` (or `spawn_blocking`) so the runtime keeps
+    /// serving what Prometheus scrapes. Errors: [`Error::NoResult`] after `timeout`, naming the query and showing
+    /// Prometheus' last answer; [`Error::BadQuery`] at once when Prometheus rejects the expression.
+    pub fn wait_for_result(
+        &self,
+        query: &str,
+        timeout: Duration,
+    ) -> Result<serde_json::Value, Error> {
+        let mut results = self.wait_for_results(&[query], timeout)?;
+        Ok(results.remove(0))
+    }
+
+    /// [`Self::wait_for_result`] for several queries at once: they must all be non-empty in the same round, within
+    /// one `timeout` for all. Returns their results in order; the timeout error names the first query still empty.
+    pub fn wait_for_results(
+        &self,
+        queries: &[&str],
+        timeout: Duration,
+    ) -> Result<Vec<serde_json::Value>, Error> {
+        let mut pending = "";
+        let outcome = crate::wait_until(timeout, || {
+            let mut results = Vec::with_capacity(queries.len());
+            for &query in queries {
+                match instant_query(&self.url, query) {
+                    Answer::Result(r) => results.push(r),
+                    Answer::Rejected(detail) => {
+                        return Ok(Err(Error::BadQuery {
+                            query: query.to_string(),
+                            detail,
+                        }))
+                    }
+                    Answer::Empty(answer) | Answer::Failed(answer) => {
+                        pending = query;
+                        return Err(answer);
+                    }
+                }
+            }
+            Ok(Ok(results))
+        });
+        match outcome {
+            Ok(done) => done,
+            Err(t) => Err(Error::NoResult {
+                query: pending.to_string(),
+                waited: t.waited,
+                attempts: t.attempts,
+                last_answer: t.last_error,
+            }),
+        }
+    }
+
+    /// `/api/v1/query` requests this Prometheus has served so far; see [`query_requests_served`].
+    pub fn query_requests_served(&self) -> Result<f64, Error> {
+        query_requests_served(&self.url)
+    }
+}
+
+/// `/api/v1/query` requests the Prometheus at `prometheus_url` has served so far (every status code), read from its
+/// own `/metrics` (`prometheus_http_requests_total{handler="/api/v1/query"}`): exact and immediate, unlike a scraped
+/// copy. Tests count the PromQL queries a component sends by taking the difference around an action.
+pub fn query_requests_served(prometheus_url: &str) -> Result<f64, Error> {
+    let url = format!("{prometheus_url}/metrics");
+    let failed = |detail: String| Error::Admin {
+        component: "prometheus",
+        what: format!("GET {url}"),
+        detail,
+    };
+    let r = crate::http::get(&url).map_err(|e| failed(e.to_string()))?;
+    if r.status != 200 {
+        return Err(failed(format!("HTTP {}", r.status)));
+    }
+    let mut served = 0.0;
+    for line in r.text().lines().filter(|l| {
+        l.starts_with("prometheus_http_requests_total{") && l.contains("handler=\"/api/v1/query\"")
+    }) {
+        let value = line.rsplit(' ').next().unwrap_or_default();
+        served += value
+            .parse::<f64>()
+            .map_err(|_| failed(format!("unreadable sample {line:?}")))?;
+    }
+    Ok(served)
+}
+
+/// One answer to an instant query, as [`Prometheus::wait_for_results`] sees it.
+enum Answer {
+    /// `data.result` is a non-empty array.
+    Result(serde_json::Value),
+    /// Success, but no series: the (shortened) body.
+    Empty(String),
+    /// Prometheus says the expression is invalid (`bad_data`): its message.
+    Rejected(String),
+    /// Anything else (transport error, other API error, not JSON): what happened, shortened.
+    Failed(String),
+}
+
+fn instant_query(url: &str, query: &str) -> Answer {
+    let url = format!(
+        "{url}/api/v1/query?{}",
+        crate::http::form(&[("query", query)])
+    );
+    let r = match crate::http::get(&url) {
+        Ok(r) => r,
+        Err(e) => return Answer::Failed(e.to_string()),
+    };
+    let text = r.text();
+    let failed = || Answer::Failed(format!("HTTP {}: {}", r.status, shorten(&text)));
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return failed();
+    };
+    if json["status"] == "success" {
+        let result = &json["data"]["result"];
+        if result.as_array().is_some_and(|a| !a.is_empty()) {
+            Answer::Result(result.clone())
+        } else {
+            Answer::Empty(shorten(&text))
+        }
+    } else if json["errorType"] == "bad_data" {
+        Answer::Rejected(json["error"].as_str().unwrap_or(&text).to_string())
+    } else {
+        failed()
+    }
+}
+
+/// At most 2000 characters of `s` (an answer shown in an error), marked when cut.
+fn shorten(s: &str) -> String {
+    const MAX: usize = 2000;
+    match s.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}… ({} bytes)", &s[..i], s.len()),
+        None => s.to_string(),
     }
 }
 

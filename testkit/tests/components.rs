@@ -54,16 +54,10 @@ fn prometheus_starts_scrapes_itself_reloads_and_stops() {
         prom.address()
     );
     prom.set_config(&cfg).expect("reload with valid config");
-    let url = format!("{}/api/v1/query?query=job:up:sum", prom.url());
-    wait_until(Duration::from_secs(20), || {
-        let body = get_ok(&url);
-        if body.contains("\"job\":\"self\"") {
-            Ok(())
-        } else {
-            Err(body)
-        }
-    })
-    .expect("recording rule over the self-scrape produces a series");
+    let recorded = prom
+        .wait_for_result(r#"job:up:sum{job="self"}"#, Duration::from_secs(20))
+        .expect("recording rule over the self-scrape produces a series");
+    assert_eq!(recorded[0]["value"][1], "1", "{recorded}");
 
     // An invalid config is rejected by reload, with Prometheus' message.
     prom.write_file("prometheus.yml", "scrape_configs: [[[")
@@ -76,6 +70,58 @@ fn prometheus_starts_scrapes_itself_reloads_and_stops() {
 
     drop(prom);
     assert_gone(pid);
+}
+
+#[test]
+fn prometheus_query_helpers_wait_fail_with_the_last_answer_and_count_queries() {
+    let prom = Prometheus::builder().start().expect("prometheus starts");
+    // A constant expression answers at once, with its value.
+    let r = prom
+        .wait_for_result("vector(42)", Duration::from_secs(5))
+        .unwrap();
+    assert_eq!(r[0]["value"][1], "42", "{r}");
+    let rs = prom
+        .wait_for_results(&["vector(1)", "vector(2)"], Duration::from_secs(5))
+        .unwrap();
+    assert_eq!(
+        (rs[0][0]["value"][1].as_str(), rs[1][0]["value"][1].as_str()),
+        (Some("1"), Some("2"))
+    );
+
+    // A series that never appears: the error names the query (the first one still empty) and shows the answer.
+    let err = prom
+        .wait_for_results(&["vector(1)", "no_such_series"], Duration::from_millis(300))
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("\"no_such_series\""), "{msg}");
+    assert!(msg.contains(r#""result":[]"#), "last answer shown: {msg}");
+    assert!(
+        matches!(err, infermon_testkit::Error::NoResult { attempts, .. } if attempts >= 2),
+        "{msg}"
+    );
+
+    // An invalid expression fails at once with Prometheus' message instead of waiting out the timeout.
+    let t0 = std::time::Instant::now();
+    let err = prom
+        .wait_for_result("sum(", Duration::from_secs(30))
+        .unwrap_err();
+    assert!(
+        matches!(err, infermon_testkit::Error::BadQuery { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("parse error"), "{err}");
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+
+    // Every /api/v1/query request is counted (whatever its status), other handlers are not.
+    let before = prom.query_requests_served().unwrap();
+    get_ok(&format!("{}/api/v1/query?query=up", prom.url()));
+    let _ = http::get(&format!("{}/api/v1/query?query=sum(", prom.url())).unwrap();
+    get_ok(&format!(
+        "{}/api/v1/query_range?query=up&start=0&end=1&step=1",
+        prom.url()
+    ));
+    assert_eq!(prom.query_requests_served().unwrap() - before, 2.0);
+    assert!(infermon_testkit::prometheus::query_requests_served("http://127.0.0.1:1").is_err());
 }
 
 #[test]
