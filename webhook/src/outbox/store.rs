@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS deliveries(
     notification_id INTEGER NOT NULL REFERENCES notifications(id) ON DELETE CASCADE,
     receiver TEXT NOT NULL,
     group_key TEXT NOT NULL,
+    group_hash INTEGER NOT NULL DEFAULT 0,
     state INTEGER NOT NULL DEFAULT 0,
     attempts INTEGER NOT NULL DEFAULT 0,
     created_ms INTEGER NOT NULL,
@@ -76,7 +77,6 @@ CREATE TABLE IF NOT EXISTS deliveries(
     last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(state, next_attempt_ms);
-CREATE INDEX IF NOT EXISTS deliveries_order ON deliveries(receiver, group_key, state, id);
 CREATE INDEX IF NOT EXISTS deliveries_notification ON deliveries(notification_id);
 CREATE TABLE IF NOT EXISTS dedupe_log(
     accepted_ms INTEGER NOT NULL,
@@ -102,6 +102,42 @@ const MIGRATE_DEDUPE: &str = "
 INSERT INTO dedupe_log(accepted_ms, key) SELECT accepted_ms, key FROM dedupe;
 DROP TABLE dedupe;
 ";
+
+/// The index behind per-group ordering ([`due_deliveries`]' predecessor check), created after [`MIGRATE_GROUP_HASH`]
+/// so a database from before it gets its column first. Its inserts are the main cost of a fan-out: groups arrive in
+/// no particular order, so each one lands on a random page. Hence a 64-bit hash of the group key instead of the key
+/// itself (Alertmanager group keys are 50–300 bytes), and only pending rows (delivered and dead ones leave it), so
+/// it stays as small as the backlog. Measured: 12.5 → 8.3 µs per notification fanned out, 256 at a time with random
+/// group keys, all still pending. The query still compares the keys.
+const GROUP_INDEX: &str = "
+CREATE INDEX IF NOT EXISTS deliveries_group ON deliveries(receiver, group_hash, id) WHERE state = 0;
+";
+
+/// Adds `deliveries.group_hash` to a database from before it and replaces the index on the group key text. Only
+/// pending rows take part in the ordering check, so only they get their hash ([`fill_group_hashes`]).
+const MIGRATE_GROUP_HASH: &str = "
+ALTER TABLE deliveries ADD COLUMN group_hash INTEGER NOT NULL DEFAULT 0;
+DROP INDEX IF EXISTS deliveries_order;
+";
+
+/// The ordering index's key for a group: the first 8 bytes of SHA-256 of the group key.
+pub fn group_hash(group_key: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(group_key.as_bytes());
+    i64::from_be_bytes(d[..8].try_into().expect("a SHA-256 digest has 32 bytes"))
+}
+
+fn fill_group_hashes(c: &Connection) -> rusqlite::Result<()> {
+    let pending: Vec<(i64, String)> = c
+        .prepare("SELECT id, group_key FROM deliveries WHERE state = 0")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut set = c.prepare("UPDATE deliveries SET group_hash = ?2 WHERE id = ?1")?;
+    for (id, key) in pending {
+        set.execute(params![id, group_hash(&key)])?;
+    }
+    Ok(())
+}
 
 /// Path of the database inside the data directory.
 pub fn db_path(data_dir: &Path) -> PathBuf {
@@ -146,6 +182,25 @@ pub fn open_writer(data_dir: &Path, max_db_bytes: Option<u64>) -> Result<Connect
         if !has_receivers {
             c.execute_batch(&format!("BEGIN IMMEDIATE; {MIGRATE_RECEIVERS} COMMIT;"))?;
         }
+        let has_group_hash: bool = c.query_row(
+            "SELECT count(*) > 0 FROM pragma_table_info('deliveries') WHERE name = 'group_hash'",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has_group_hash {
+            c.execute_batch("BEGIN IMMEDIATE")?;
+            let migrated = c
+                .execute_batch(MIGRATE_GROUP_HASH)
+                .and_then(|()| fill_group_hashes(&c));
+            match migrated {
+                Ok(()) => c.execute_batch("COMMIT")?,
+                Err(e) => {
+                    let _ = c.execute_batch("ROLLBACK");
+                    return Err(e);
+                }
+            }
+        }
+        c.execute_batch(GROUP_INDEX)?;
         c.execute(
             "INSERT OR IGNORE INTO meta(name, value) VALUES ('fanned_out', 0)",
             [],
@@ -245,8 +300,8 @@ pub fn fan_out(tx: &Connection, limit: usize) -> rusqlite::Result<FanOut> {
         });
     };
     let mut ins = tx.prepare_cached(
-        "INSERT INTO deliveries(notification_id, receiver, group_key, created_ms, next_attempt_ms, updated_ms)
-         VALUES (?1, ?2, ?3, ?4, ?4, ?4)",
+        "INSERT INTO deliveries(notification_id, receiver, group_key, group_hash, created_ms, next_attempt_ms, updated_ms)
+         VALUES (?1, ?2, ?3, ?5, ?4, ?4, ?4)",
     )?;
     let mut deliveries = 0;
     for (id, received_ms, group_key, receivers) in &rows {
@@ -260,8 +315,9 @@ pub fn fan_out(tx: &Connection, limit: usize) -> rusqlite::Result<FanOut> {
             })?,
             None => vec![],
         };
+        let hash = group_hash(group_key);
         for r in &receivers {
-            ins.execute(params![id, r, group_key, received_ms])?;
+            ins.execute(params![id, r, group_key, received_ms, hash])?;
             deliveries += 1;
         }
     }
@@ -321,6 +377,15 @@ pub struct DueDelivery {
     pub context: Option<String>,
 }
 
+const DUE_DELIVERIES: &str =
+    "SELECT d.id, d.notification_id, d.receiver, d.attempts, d.created_ms, n.reminder, n.body, n.context
+     FROM deliveries d JOIN notifications n ON n.id = d.notification_id
+     WHERE d.state = 0 AND d.next_attempt_ms <= ?1
+       AND NOT EXISTS (SELECT 1 FROM deliveries e
+                       WHERE e.receiver = d.receiver AND e.group_hash = d.group_hash
+                         AND e.group_key = d.group_key AND e.state = 0 AND e.id < d.id)
+     ORDER BY d.next_attempt_ms, d.id LIMIT ?2";
+
 /// Pending deliveries due at `now_ms`, oldest first, skipping any that has an earlier pending delivery for the same
 /// (receiver, group): per group, destinations see notifications in the order Alertmanager sent them.
 pub fn due_deliveries(
@@ -328,14 +393,7 @@ pub fn due_deliveries(
     now_ms: i64,
     limit: usize,
 ) -> rusqlite::Result<Vec<DueDelivery>> {
-    let mut st = c.prepare_cached(
-        "SELECT d.id, d.notification_id, d.receiver, d.attempts, d.created_ms, n.reminder, n.body, n.context
-         FROM deliveries d JOIN notifications n ON n.id = d.notification_id
-         WHERE d.state = 0 AND d.next_attempt_ms <= ?1
-           AND NOT EXISTS (SELECT 1 FROM deliveries e
-                           WHERE e.receiver = d.receiver AND e.group_key = d.group_key AND e.state = 0 AND e.id < d.id)
-         ORDER BY d.next_attempt_ms, d.id LIMIT ?2",
-    )?;
+    let mut st = c.prepare_cached(DUE_DELIVERIES)?;
     let rows = st.query_map(params![now_ms, limit as i64], |r| {
         Ok(DueDelivery {
             id: r.get(0)?,
@@ -463,6 +521,115 @@ mod tests {
 
     fn add(c: &Connection, id: i64, received_ms: i64, receivers: &str) {
         insert_notification(c, id, received_ms, "{}:{a=\"b\"}", false, b"{}", receivers).unwrap();
+    }
+
+    fn due_ids(c: &Connection) -> Vec<i64> {
+        due_deliveries(c, i64::MAX / 2, 100)
+            .unwrap()
+            .iter()
+            .map(|d| d.notification_id)
+            .collect()
+    }
+
+    #[test]
+    fn per_group_order_compares_the_group_keys_not_only_their_hashes() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = open_writer(dir.path(), None).unwrap();
+        for (id, group) in [(1, "g1"), (2, "g1"), (3, "g2")] {
+            insert_notification(&c, id, id, group, false, b"{}", r#"["a"]"#).unwrap();
+        }
+        fan_out(&c, 10).unwrap();
+        // Notification 1 waits for a retry far away: 2 (same group) waits behind it, 3 (other group) does not.
+        c.execute(
+            "UPDATE deliveries SET next_attempt_ms = ?1 WHERE notification_id = 1",
+            [i64::MAX],
+        )
+        .unwrap();
+        assert_eq!(due_ids(&c), [3]);
+        // Even when two groups' hashes collide, only the same group key blocks.
+        c.execute("UPDATE deliveries SET group_hash = 7", [])
+            .unwrap();
+        assert_eq!(due_ids(&c), [3]);
+        c.execute(
+            "UPDATE deliveries SET state = 1 WHERE notification_id = 1",
+            [],
+        )
+        .unwrap();
+        assert_eq!(due_ids(&c), [2, 3]);
+    }
+
+    #[test]
+    fn the_order_check_uses_the_group_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = open_writer(dir.path(), None).unwrap();
+        let plan: Vec<String> = c
+            .prepare(&format!("EXPLAIN QUERY PLAN {DUE_DELIVERIES}"))
+            .unwrap()
+            .query_map(params![0, 10], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|l| l
+                .starts_with("SEARCH e USING INDEX deliveries_group (receiver=? AND group_hash=?")),
+            "{plan:#?}"
+        );
+    }
+
+    #[test]
+    fn an_outbox_without_group_hashes_gets_them_for_its_pending_deliveries() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let c = open_writer(dir.path(), None).unwrap();
+            for id in 1..=3 {
+                add(&c, id, id, r#"["a"]"#);
+            }
+            fan_out(&c, 10).unwrap();
+            c.execute(
+                "UPDATE deliveries SET state = 1 WHERE notification_id = 1",
+                [],
+            )
+            .unwrap();
+            // Back to the schema before the column: the old index on the key text, no hash.
+            c.execute_batch(
+                "DROP INDEX deliveries_group; ALTER TABLE deliveries DROP COLUMN group_hash;
+                 CREATE INDEX deliveries_order ON deliveries(receiver, group_key, state, id);",
+            )
+            .unwrap();
+        }
+        let c = open_writer(dir.path(), None).unwrap();
+        let indexes: Vec<String> = c
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            indexes,
+            [
+                "deliveries_due",
+                "deliveries_group",
+                "deliveries_notification"
+            ]
+        );
+        let hashes: Vec<(i64, i64)> = c
+            .prepare("SELECT notification_id, group_hash FROM deliveries ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let h = group_hash("{}:{a=\"b\"}");
+        assert_eq!(
+            hashes,
+            [(1, 0), (2, h), (3, h)],
+            "only pending rows take part in the ordering"
+        );
+        // New deliveries of the group queue behind the migrated ones.
+        add(&c, 4, 4, r#"["a"]"#);
+        fan_out(&c, 10).unwrap();
+        assert_eq!(due_ids(&c), [2]);
     }
 
     #[test]
