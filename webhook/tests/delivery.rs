@@ -12,9 +12,31 @@ use futures::future::BoxFuture;
 use infermon_webhook::enrich::{ContextRequest, ContextSource, EnrichError, Fetched, Figure};
 use infermon_webhook::StartOptions;
 
-fn config(slack: &Stub, pd: &Stub, teams: &Stub, hook: &Stub, extra: &str) -> String {
-    format!(
-        r#"
+/// The four stub destinations (each checking its documented request shape) and the service's data dir.
+struct Destinations {
+    slack: Stub,
+    pd: Stub,
+    teams: Stub,
+    hook: Stub,
+    dir: tempfile::TempDir,
+}
+
+impl Destinations {
+    async fn start() -> Destinations {
+        Destinations {
+            slack: Stub::start("slack", slack_ok(), Some(slack_shape)).await,
+            pd: Stub::start("pagerduty", pagerduty_ok(), Some(pagerduty_shape)).await,
+            teams: Stub::start("teams", Answer::status(202, ""), Some(teams_shape)).await,
+            hook: Stub::start("hook", Answer::status(200, ""), None).await,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// Routes critical alerts to PagerDuty (and on), `team` slack/teams to those, the rest to the HMAC-signed
+    /// hook; retries back off 100-400 ms for at most an hour; enrichment waits 300 ms.
+    fn config(&self) -> String {
+        format!(
+            r#"
 retry: {{initial_backoff: 100ms, max_backoff: 400ms, max_age: 1h}}
 enrichment: {{grafana_url: "https://grafana.example", timeout: 300ms}}
 route:
@@ -36,21 +58,36 @@ receivers:
     teams: {{url: "{}"}}
   - name: hook
     webhook: {{url: "{}", hmac_secret: "hook-secret"}}
-{extra}"#,
-        slack.url("/services/T0/B0/SECRETSLACK"),
-        pd.url("/v2/enqueue"),
-        teams.url("/workflows/x/invoke?sig=SECRETTEAMS"),
-        hook.url("/hook"),
-    )
+"#,
+            self.slack.url("/services/T0/B0/SECRETSLACK"),
+            self.pd.url("/v2/enqueue"),
+            self.teams.url("/workflows/x/invoke?sig=SECRETTEAMS"),
+            self.hook.url("/hook"),
+        )
+    }
+
+    /// The service running `yaml` on the data dir.
+    async fn service_with(&self, yaml: &str, opts: StartOptions) -> Running {
+        start_service(yaml, self.dir.path(), opts).await
+    }
+
+    /// The service running [`Self::config`] on the data dir.
+    async fn service(&self, opts: StartOptions) -> Running {
+        self.service_with(&self.config(), opts).await
+    }
 }
 
-async fn stubs() -> (Stub, Stub, Stub, Stub) {
-    (
-        Stub::start("slack", slack_ok(), Some(slack_shape)).await,
-        Stub::start("pagerduty", pagerduty_ok(), Some(pagerduty_shape)).await,
-        Stub::start("teams", Answer::status(202, ""), Some(teams_shape)).await,
-        Stub::start("hook", Answer::status(200, ""), None).await,
-    )
+/// POSTs one firing notification for `model` whose alert is labelled `team` and `severity`.
+async fn fire(
+    svc: &Running,
+    group: &str,
+    alerts: usize,
+    model: &str,
+    team: &str,
+    severity: &str,
+) -> u16 {
+    let body = with_team(notification(group, alerts, model, "firing"), team, severity);
+    post(&svc.url("/api/v1/alerts"), body, None).await.0
 }
 
 fn with_team(body: String, team: &str, severity: &str) -> String {
@@ -97,8 +134,8 @@ impl ContextSource for HangingProm {
 
 #[tokio::test]
 async fn routes_to_each_destination_in_its_documented_shape() {
-    let (slack, pd, teams, hook) = stubs().await;
-    let dir = tempfile::tempdir().unwrap();
+    let d = Destinations::start().await;
+    let (slack, pd, teams, hook) = (&d.slack, &d.pd, &d.teams, &d.hook);
     let fake = Arc::new(FakeProm {
         calls: Default::default(),
     });
@@ -106,49 +143,13 @@ async fn routes_to_each_destination_in_its_documented_shape() {
         context_source: Some(fake.clone()),
         ..Default::default()
     };
-    let svc = start_service(&config(&slack, &pd, &teams, &hook, ""), dir.path(), opts).await;
-    let url = svc.url("/api/v1/alerts");
+    let svc = d.service(opts).await;
     // critical + team=slack → pagerduty (continue) and slack
-    assert_eq!(
-        post(
-            &url,
-            with_team(
-                notification("KV", 2, "llama", "firing"),
-                "slack",
-                "critical"
-            ),
-            None
-        )
-        .await
-        .0,
-        200
-    );
+    assert_eq!(fire(&svc, "KV", 2, "llama", "slack", "critical").await, 200);
     // warning + team=teams → teams
-    assert_eq!(
-        post(
-            &url,
-            with_team(
-                notification("Q", 1, "mistral", "firing"),
-                "teams",
-                "warning"
-            ),
-            None
-        )
-        .await
-        .0,
-        200
-    );
+    assert_eq!(fire(&svc, "Q", 1, "mistral", "teams", "warning").await, 200);
     // warning, no team → hook (root receiver)
-    assert_eq!(
-        post(
-            &url,
-            with_team(notification("T", 1, "qwen", "firing"), "none", "warning"),
-            None
-        )
-        .await
-        .0,
-        200
-    );
+    assert_eq!(fire(&svc, "T", 1, "qwen", "none", "warning").await, 200);
 
     let s = slack.wait_for(1, Duration::from_secs(10)).await;
     let p = pd.wait_for(1, Duration::from_secs(10)).await;
@@ -199,14 +200,9 @@ async fn routes_to_each_destination_in_its_documented_shape() {
 
 #[tokio::test]
 async fn resolve_after_trigger_reuses_the_pagerduty_dedup_key_in_order() {
-    let (slack, pd, teams, hook) = stubs().await;
-    let dir = tempfile::tempdir().unwrap();
-    let svc = start_service(
-        &config(&slack, &pd, &teams, &hook, ""),
-        dir.path(),
-        StartOptions::default(),
-    )
-    .await;
+    let d = Destinations::start().await;
+    let pd = &d.pd;
+    let svc = d.service(StartOptions::default()).await;
     let url = svc.url("/api/v1/alerts");
     // The first trigger fails twice with 503; the resolve must wait behind it (per-group order).
     pd.script([Answer::status(503, "busy"), Answer::status(503, "busy")]);
@@ -224,25 +220,15 @@ async fn resolve_after_trigger_reuses_the_pagerduty_dedup_key_in_order() {
 
 #[tokio::test]
 async fn retries_on_500_then_delivers_once_after_recovery() {
-    let (slack, pd, teams, hook) = stubs().await;
+    let d = Destinations::start().await;
+    let hook = &d.hook;
     hook.script([
         Answer::status(500, "down"),
         Answer::status(500, "down"),
         Answer::status(502, "down"),
     ]);
-    let dir = tempfile::tempdir().unwrap();
-    let svc = start_service(
-        &config(&slack, &pd, &teams, &hook, ""),
-        dir.path(),
-        StartOptions::default(),
-    )
-    .await;
-    post(
-        &svc.url("/api/v1/alerts"),
-        with_team(notification("R", 1, "m", "firing"), "x", "warning"),
-        None,
-    )
-    .await;
+    let svc = d.service(StartOptions::default()).await;
+    fire(&svc, "R", 1, "m", "x", "warning").await;
     let r = hook.wait_for(4, Duration::from_secs(10)).await;
     // Same idempotency key on every attempt.
     let keys: Vec<_> = r
@@ -252,7 +238,7 @@ async fn retries_on_500_then_delivers_once_after_recovery() {
     assert!(keys.windows(2).all(|w| w[0] == w[1]));
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert_eq!(hook.count(), 4, "delivered once after recovery, not again");
-    let c = rusqlite_open(dir.path());
+    let c = rusqlite_open(d.dir.path());
     let (state, attempts): (i64, i64) = c
         .query_row("SELECT state, attempts FROM deliveries", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
@@ -264,29 +250,14 @@ async fn retries_on_500_then_delivers_once_after_recovery() {
 
 #[tokio::test]
 async fn client_errors_and_max_age_mark_deliveries_dead_visibly() {
-    let (slack, pd, teams, hook) = stubs().await;
+    let d = Destinations::start().await;
+    let (hook, teams, dir) = (&d.hook, &d.teams, &d.dir);
     hook.set_default(Answer::status(400, "bad request"));
     teams.set_default(Answer::status(503, "always down"));
-    let dir = tempfile::tempdir().unwrap();
-    let yaml = config(&slack, &pd, &teams, &hook, "").replace("max_age: 1h", "max_age: 600ms");
-    let svc = start_service(&yaml, dir.path(), StartOptions::default()).await;
-    let url = svc.url("/api/v1/alerts");
-    post(
-        &url,
-        with_team(notification("Dead400", 1, "m", "firing"), "x", "warning"),
-        None,
-    )
-    .await;
-    post(
-        &url,
-        with_team(
-            notification("Dead503", 1, "m", "firing"),
-            "teams",
-            "warning",
-        ),
-        None,
-    )
-    .await;
+    let yaml = d.config().replace("max_age: 1h", "max_age: 600ms");
+    let svc = d.service_with(&yaml, StartOptions::default()).await;
+    fire(&svc, "Dead400", 1, "m", "x", "warning").await;
+    fire(&svc, "Dead503", 1, "m", "teams", "warning").await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if delivery_states(dir.path()).2 == 2 {
@@ -328,26 +299,16 @@ async fn client_errors_and_max_age_mark_deliveries_dead_visibly() {
 
 #[tokio::test]
 async fn honours_retry_after() {
-    let (slack, pd, teams, hook) = stubs().await;
+    let d = Destinations::start().await;
+    let hook = &d.hook;
     hook.script([Answer {
         status: 429,
         headers: vec![("retry-after", "2".into())],
         body: "slow down".into(),
         delay: Duration::ZERO,
     }]);
-    let dir = tempfile::tempdir().unwrap();
-    let svc = start_service(
-        &config(&slack, &pd, &teams, &hook, ""),
-        dir.path(),
-        StartOptions::default(),
-    )
-    .await;
-    post(
-        &svc.url("/api/v1/alerts"),
-        with_team(notification("RA", 1, "m", "firing"), "x", "warning"),
-        None,
-    )
-    .await;
+    let svc = d.service(StartOptions::default()).await;
+    fire(&svc, "RA", 1, "m", "x", "warning").await;
     let r = hook.wait_for(2, Duration::from_secs(10)).await;
     let gap = r[1].at - r[0].at;
     assert!(
@@ -359,27 +320,12 @@ async fn honours_retry_after() {
 
 #[tokio::test]
 async fn slack_gets_at_most_one_message_per_second() {
-    let (slack, pd, teams, hook) = stubs().await;
-    let dir = tempfile::tempdir().unwrap();
-    let svc = start_service(
-        &config(&slack, &pd, &teams, &hook, ""),
-        dir.path(),
-        StartOptions::default(),
-    )
-    .await;
+    let d = Destinations::start().await;
+    let svc = d.service(StartOptions::default()).await;
     for i in 0..3 {
-        post(
-            &svc.url("/api/v1/alerts"),
-            with_team(
-                notification(&format!("S{i}"), 1, "m", "firing"),
-                "slack",
-                "warning",
-            ),
-            None,
-        )
-        .await;
+        fire(&svc, &format!("S{i}"), 1, "m", "slack", "warning").await;
     }
-    let r = slack.wait_for(3, Duration::from_secs(10)).await;
+    let r = d.slack.wait_for(3, Duration::from_secs(10)).await;
     for w in r.windows(2) {
         assert!(
             w[1].at - w[0].at >= Duration::from_millis(950),
@@ -392,26 +338,20 @@ async fn slack_gets_at_most_one_message_per_second() {
 
 #[tokio::test]
 async fn prometheus_hanging_means_prompt_delivery_without_context() {
-    let (slack, pd, teams, hook) = stubs().await;
-    let dir = tempfile::tempdir().unwrap();
+    let d = Destinations::start().await;
     let opts = StartOptions {
         context_source: Some(Arc::new(HangingProm)),
         ..Default::default()
     };
-    let svc = start_service(&config(&slack, &pd, &teams, &hook, ""), dir.path(), opts).await;
+    let svc = d.service(opts).await;
     let t0 = Instant::now();
-    let (status, _) = post(
-        &svc.url("/api/v1/alerts"),
-        with_team(notification("NoCtx", 1, "llama", "firing"), "x", "warning"),
-        None,
-    )
-    .await;
+    let status = fire(&svc, "NoCtx", 1, "llama", "x", "warning").await;
     assert_eq!(status, 200);
     assert!(
         t0.elapsed() < Duration::from_millis(250),
         "receive path does not wait for Prometheus"
     );
-    let r = hook.wait_for(1, Duration::from_secs(5)).await;
+    let r = d.hook.wait_for(1, Duration::from_secs(5)).await;
     let waited = r[0].at - t0;
     assert!(
         waited < Duration::from_millis(1500),
@@ -431,17 +371,11 @@ async fn prometheus_hanging_means_prompt_delivery_without_context() {
 
 #[tokio::test]
 async fn graceful_shutdown_leaves_undelivered_work_in_the_outbox() {
-    let (slack, pd, teams, hook) = stubs().await;
+    let d = Destinations::start().await;
+    let (hook, dir) = (&d.hook, &d.dir);
     hook.set_default(Answer::status(503, "down"));
-    let dir = tempfile::tempdir().unwrap();
-    let yaml = config(&slack, &pd, &teams, &hook, "");
-    let svc = start_service(&yaml, dir.path(), StartOptions::default()).await;
-    post(
-        &svc.url("/api/v1/alerts"),
-        with_team(notification("Later", 1, "m", "firing"), "x", "warning"),
-        None,
-    )
-    .await;
+    let svc = d.service(StartOptions::default()).await;
+    fire(&svc, "Later", 1, "m", "x", "warning").await;
     hook.wait_for(1, Duration::from_secs(5)).await;
     svc.stop().await;
     assert_eq!(
@@ -452,7 +386,7 @@ async fn graceful_shutdown_leaves_undelivered_work_in_the_outbox() {
     // Restart with the destination healthy: the pending delivery goes out.
     hook.set_default(Answer::status(200, ""));
     let before = hook.count();
-    let svc = start_service(&yaml, dir.path(), StartOptions::default()).await;
+    let svc = d.service(StartOptions::default()).await;
     hook.wait_for(before + 1, Duration::from_secs(10)).await;
     let deadline = Instant::now() + Duration::from_secs(5);
     while delivery_states(dir.path()).1 != 1 {

@@ -56,21 +56,28 @@ fn notification_across(group: &str, namespaces: &[&str]) -> String {
     )
 }
 
-/// `/api/v1/query` requests served so far, from Prometheus' own /metrics (exact, not scraped).
-async fn query_count(prom_url: &str) -> f64 {
-    let text = reqwest::get(format!("{prom_url}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .filter(|l| {
-            l.starts_with("prometheus_http_requests_total{")
-                && l.contains("handler=\"/api/v1/query\"")
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+/// A hook stub and the service delivering to it, enriching from `source` with an enrichment timeout of `timeout`
+/// (e.g. `3s`). The temp dir holds the service's data.
+async fn service_enriching_from(
+    source: PromContext,
+    timeout: &str,
+) -> (Stub, tempfile::TempDir, Running) {
+    let hook = Stub::start("hook", Answer::status(200, ""), None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "enrichment: {{timeout: {timeout}}}\nreceivers:\n  - name: hook\n    webhook: {{url: \"{}\"}}\n",
+        hook.url("/hook")
+    );
+    let svc = start_service(
+        &yaml,
+        dir.path(),
+        StartOptions {
+            context_source: Some(Arc::new(source)),
+            ..Default::default()
+        },
+    )
+    .await;
+    (hook, dir, svc)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,47 +93,21 @@ async fn context_matches_the_exporter_and_query_count_is_fixed() {
     })
     .await
     .unwrap();
-    // Wait until the gauges are scraped.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let j: serde_json::Value = reqwest::get(format!(
-            "{}/api/v1/query?query=vllm:num_requests_waiting",
-            prom.url()
-        ))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-        if j["data"]["result"]
-            .as_array()
-            .is_some_and(|r| !r.is_empty())
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no scrape");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let hook = Stub::start("hook", Answer::status(200, ""), None).await;
-    let dir = tempfile::tempdir().unwrap();
-    let source = Arc::new(PromContext::new(prom.url(), Duration::from_secs(3)).unwrap());
-    let yaml = format!(
-        "enrichment: {{timeout: 3s}}\nreceivers:\n  - name: hook\n    webhook: {{url: \"{}\"}}\n",
-        hook.url("/hook")
-    );
-    let svc = start_service(
-        &yaml,
-        dir.path(),
-        StartOptions {
-            context_source: Some(source),
-            ..Default::default()
-        },
-    )
-    .await;
+    // Wait until the gauges are scraped (block_in_place: the runtime keeps serving the exporter meanwhile).
+    tokio::task::block_in_place(|| {
+        prom.wait_for_result("vllm:num_requests_waiting", Duration::from_secs(30))
+    })
+    .expect("the exporter is scraped");
+    // `/api/v1/query` requests served so far, counted by Prometheus itself (exact, not scraped).
+    let query_count = || {
+        tokio::task::block_in_place(|| prom.query_requests_served()).expect("Prometheus' /metrics")
+    };
+    let source = PromContext::new(prom.url(), Duration::from_secs(3)).unwrap();
+    let (hook, _dir, svc) = service_enriching_from(source, "3s").await;
 
     let mut per_notification = vec![];
     for (i, alerts) in [1usize, 1000].into_iter().enumerate() {
-        let before = query_count(prom.url()).await;
+        let before = query_count();
         post(
             &svc.url("/api/v1/alerts"),
             notification(&format!("Ctx{alerts}"), alerts, MODEL, "firing"),
@@ -134,7 +115,7 @@ async fn context_matches_the_exporter_and_query_count_is_fixed() {
         )
         .await;
         let r = hook.wait_for(i + 1, Duration::from_secs(20)).await;
-        let after = query_count(prom.url()).await;
+        let after = query_count();
         per_notification.push(after - before);
         let ctx = &r[i].json()["context"];
         assert_eq!(ctx["status"], "ok", "{ctx}");
@@ -160,7 +141,7 @@ async fn context_matches_the_exporter_and_query_count_is_fixed() {
 
     // The same model alerting in two namespaces: one context row per deployment, each with its own figures, for
     // the same number of queries.
-    let before = query_count(prom.url()).await;
+    let before = query_count();
     post(
         &svc.url("/api/v1/alerts"),
         notification_across("CtxTwoNamespaces", &["ml", "ml-staging"]),
@@ -168,7 +149,7 @@ async fn context_matches_the_exporter_and_query_count_is_fixed() {
     )
     .await;
     let r = hook.wait_for(3, Duration::from_secs(20)).await;
-    assert_eq!(query_count(prom.url()).await - before, per_notification[0]);
+    assert_eq!(query_count() - before, per_notification[0]);
     let ctx = &r[2].json()["context"];
     assert_eq!(ctx["status"], "ok", "{ctx}");
     let rows = ctx["models"].as_array().unwrap();
@@ -188,26 +169,11 @@ async fn context_matches_the_exporter_and_query_count_is_fixed() {
 
 #[tokio::test]
 async fn prometheus_down_means_prompt_delivery_without_context() {
-    let hook = Stub::start("hook", Answer::status(200, ""), None).await;
-    let dir = tempfile::tempdir().unwrap();
     // Nothing listens on this port: connection refused.
     let port = infermon_testkit::free_port();
-    let source = Arc::new(
-        PromContext::new(&format!("http://127.0.0.1:{port}"), Duration::from_secs(2)).unwrap(),
-    );
-    let yaml = format!(
-        "enrichment: {{timeout: 2s}}\nreceivers:\n  - name: hook\n    webhook: {{url: \"{}\"}}\n",
-        hook.url("/hook")
-    );
-    let svc = start_service(
-        &yaml,
-        dir.path(),
-        StartOptions {
-            context_source: Some(source),
-            ..Default::default()
-        },
-    )
-    .await;
+    let source =
+        PromContext::new(&format!("http://127.0.0.1:{port}"), Duration::from_secs(2)).unwrap();
+    let (hook, _dir, svc) = service_enriching_from(source, "2s").await;
     let t0 = Instant::now();
     post(
         &svc.url("/api/v1/alerts"),
