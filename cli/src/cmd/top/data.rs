@@ -156,7 +156,13 @@ impl Source {
         let mut targets = translate(&fleet, &ctx)
             .map_err(|e| TopError::Translate(e.to_string()))?
             .targets;
-        let budget = Query::Slo(infermon_core::context::default_budget_slo());
+        // One row per model, like the fleet query's columns: the budget over all of the model's namespaces
+        // (events-weighted from the raw counters). The default groups by (namespace, model), whose two series for
+        // a model in two namespaces would overwrite each other in the row.
+        let budget = Query::Slo(infermon_core::query::SloQuery {
+            group_by: vec![infermon_core::catalog::names::labels::MODEL.to_string()],
+            ..infermon_core::context::default_budget_slo()
+        });
         if let Ok(t) = translate(&budget, &ctx) {
             targets.extend(t.targets.into_iter().map(|t| Target {
                 key: BUDGET.to_string(),
@@ -300,4 +306,24 @@ pub fn active_alerts(rules: &infermon_prom::types::RulesData) -> Vec<ActiveAlert
     });
     out.dedup();
     out
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_column_is_one_value_per_model_like_the_rest_of_the_row() {
+        let s = Source::new(
+            "http://127.0.0.1:9",
+            PromDuration::from_secs(300),
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        let budget: Vec<&Target> = s.targets().iter().filter(|t| t.key == BUDGET).collect();
+        assert_eq!(budget.len(), 1);
+        let expr = &budget[0].expr;
+        assert!(expr.contains("sum by (model)"), "{expr}");
+        assert!(!expr.contains("namespace, model"), "{expr}");
+    }
 }
