@@ -6,7 +6,7 @@
 mod dashboards_support;
 
 use dashboards_support::{
-    check_plugin_variant, check_prometheus_variant, config_with_rules, detect, instant,
+    check_plugin_variant, check_prometheus_variant, config_with_rules, detect,
 };
 use infermon_core::catalog::Backend;
 use infermon_core::dashboards::dashboards;
@@ -23,18 +23,16 @@ fn every_panel_returns_data_or_a_notice_on_real_vllm_and_tgi_captures() {
         .config_yaml(config_with_rules("1s", &scrapes))
         .start()
         .expect("prometheus starts");
-    infermon_testkit::wait_until(std::time::Duration::from_secs(40), || {
-        let has = |e: &str| instant(prom.url(), e).map(|r| !r.is_empty()).unwrap_or(false);
-        if has("count_over_time(up[1m]) >= 6")
-            && has(&format!(r#"namespace_model:inference_slo_error_budget_remaining:ratio{{slo="ttft-500ms",model="{VLLM_MODEL}"}}"#))
-            && has(&format!(r#"namespace_model:inference_requests:rate5m{{model="{TGI_MODEL}"}}"#))
-            && has("count_over_time(namespace_model:inference_ttft_seconds:p95_rate5m[1m]) >= 3")
-        {
-            Ok(())
-        } else {
-            Err("waiting for scrapes and rule evaluations")
-        }
-    })
+    // Scrapes and rule evaluations.
+    prom.wait_for_results(
+        &[
+            "count_over_time(up[1m]) >= 6",
+            &format!(r#"namespace_model:inference_slo_error_budget_remaining:ratio{{slo="ttft-500ms",model="{VLLM_MODEL}"}}"#),
+            &format!(r#"namespace_model:inference_requests:rate5m{{model="{TGI_MODEL}"}}"#),
+            "count_over_time(namespace_model:inference_ttft_seconds:p95_rate5m[1m]) >= 3",
+        ],
+        std::time::Duration::from_secs(40),
+    )
     .unwrap();
 
     let all = dashboards(&default_spec()).unwrap();

@@ -102,18 +102,13 @@ fn every_claimed_concept_returns_data_on_real_captures() {
         .config_yaml(config)
         .start()
         .expect("prometheus starts");
-    infermon_testkit::wait_until(std::time::Duration::from_secs(30), || {
-        let enough = |metric: &str| {
-            instant_query(prom.url(), &format!("count_over_time({metric}[1m]) >= 4"))
-                .map(|r| r.as_array().is_some_and(|a| !a.is_empty()))
-                .unwrap_or(false)
-        };
-        if enough("tgi_queue_size") && enough("vllm:num_requests_running") {
-            Ok(())
-        } else {
-            Err("fewer than 4 scrapes so far")
-        }
-    })
+    prom.wait_for_results(
+        &[
+            "count_over_time(tgi_queue_size[1m]) >= 4",
+            "count_over_time(vllm:num_requests_running[1m]) >= 4",
+        ],
+        std::time::Duration::from_secs(30),
+    )
     .expect("both captures scraped at least 4 times");
 
     // Detection as the plugin does it: which metric names exist.

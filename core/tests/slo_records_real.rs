@@ -57,25 +57,19 @@ fn start() -> Prometheus {
         .config_yaml(config_with_rules("1s", &scrapes))
         .start()
         .expect("prometheus starts");
-    infermon_testkit::wait_until(std::time::Duration::from_secs(60), || {
-        let has = |e: &str| {
-            instant(prom.url(), e)
-                .map(|r| !r.is_empty())
-                .unwrap_or(false)
-        };
-        if has("count_over_time(up[1m]) >= 20")
-            && has(&format!(
+    // Scrapes and SLO rule evaluations.
+    prom.wait_for_results(
+        &[
+            "count_over_time(up[1m]) >= 20",
+            &format!(
                 r#"count_over_time({RECORD}30d{{slo="ttft-500ms",model="{VLLM_MODEL}"}}[1m]) >= 10"#
-            ))
-            && has(&format!(
+            ),
+            &format!(
                 r#"count_over_time({RECORD}5m{{slo="errors",model="{TGI_MODEL}"}}[1m]) >= 10"#
-            ))
-        {
-            Ok(())
-        } else {
-            Err("waiting for scrapes and SLO rule evaluations")
-        }
-    })
+            ),
+        ],
+        std::time::Duration::from_secs(60),
+    )
     .unwrap();
     prom
 }

@@ -10,7 +10,7 @@ mod dashboards_support;
 
 use common::panels::{plugin_dashboards, run_dashboards, Outcome, Range};
 use common::{ds, PluginProcess};
-use dashboards_support::{config_with_rules, instant};
+use dashboards_support::config_with_rules;
 use infermon_testkit::Prometheus;
 use serde_json::json;
 
@@ -32,26 +32,21 @@ async fn every_panel_through_the_plugin_returns_data_or_says_why_on_the_vllm_and
         .config_yaml(config_with_rules("1s", &scrapes))
         .start()
         .expect("prometheus starts");
-    let url = prom.url().to_string();
-    tokio::task::spawn_blocking(move || {
-        infermon_testkit::wait_until(std::time::Duration::from_secs(90), || {
-            let has = |e: &str| instant(&url, e).map(|r| !r.is_empty()).unwrap_or(false);
-            if has("count_over_time(up[1m]) >= 6")
-                && has(&format!(r#"namespace_model:inference_slo_error_budget_remaining:ratio{{slo="ttft-500ms",model="{VLLM_MODEL}"}}"#))
-                && has(&format!(r#"namespace_model:inference_requests:rate5m{{model="{TGI_MODEL}"}}"#))
-                && has("count_over_time(namespace_model:inference_ttft_seconds:p95_rate5m[1m]) >= 3")
+    // Scrapes and rule evaluations (block_in_place: the runtime keeps serving meanwhile).
+    tokio::task::block_in_place(|| {
+        prom.wait_for_results(
+            &[
+                "count_over_time(up[1m]) >= 6",
+                &format!(r#"namespace_model:inference_slo_error_budget_remaining:ratio{{slo="ttft-500ms",model="{VLLM_MODEL}"}}"#),
+                &format!(r#"namespace_model:inference_requests:rate5m{{model="{TGI_MODEL}"}}"#),
+                "count_over_time(namespace_model:inference_ttft_seconds:p95_rate5m[1m]) >= 3",
                 // Half a minute of recorded SLO history: a panel's last point sits on a multiple of its step
                 // (up to 10 s over the last hour), and must find data there.
-                && has("count_over_time(namespace_model:inference_slo_errors:ratio_rate30d[1m]) >= 30")
-            {
-                Ok(())
-            } else {
-                Err("waiting for scrapes and rule evaluations")
-            }
-        })
+                "count_over_time(namespace_model:inference_slo_errors:ratio_rate30d[1m]) >= 30",
+            ],
+            std::time::Duration::from_secs(90),
+        )
     })
-    .await
-    .unwrap()
     .unwrap();
     let warm = started.elapsed();
 

@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 
 use common::panels::{plugin_dashboards, run_dashboards, series, step_ms, Range, Report};
 use common::{ds, PluginProcess};
-use dashboards_support::{config_with_rules, instant};
+use dashboards_support::config_with_rules;
 use infermon_core::catalog::buckets;
 use infermon_sim::fleet::{Fleet, FleetOptions};
 use infermon_sim::{FleetConfig, Scenario};
@@ -133,27 +133,22 @@ async fn every_panel_through_the_plugin_on_the_live_fleet_with_values_checked_ag
         .start()
         .expect("prometheus starts");
     let scraping_since_ms = now_ms();
-    let url = prom.url().to_string();
-    tokio::task::spawn_blocking(move || {
-        infermon_testkit::wait_until(std::time::Duration::from_secs(90), || {
-            let has = |e: &str| instant(&url, e).map(|r| !r.is_empty()).unwrap_or(false);
-            if has("count(up == 1) >= 5")
-                && has("count_over_time(namespace_model:inference_ttft_seconds:p95_rate5m[1m]) >= 3")
-                && has(r#"namespace_model:inference_slo_error_budget_remaining:ratio{slo="ttft-500ms"}"#)
-                && has("namespace_model:inference_errors:rate5m")
+    // Scrapes and rule evaluations (block_in_place: the runtime keeps serving meanwhile).
+    tokio::task::block_in_place(|| {
+        prom.wait_for_results(
+            &[
+                "count(up == 1) >= 5",
+                "count_over_time(namespace_model:inference_ttft_seconds:p95_rate5m[1m]) >= 3",
+                r#"namespace_model:inference_slo_error_budget_remaining:ratio{slo="ttft-500ms"}"#,
+                "namespace_model:inference_errors:rate5m",
                 // A minute of history: the overview's points sit on multiples of 15 s over its 3 h, and the value
                 // checks need points whose whole rate window was scraped.
-                && has("count_over_time(namespace_model:inference_slo_errors:ratio_rate30d[1m]) >= 30")
-                && has("count_over_time(up[2m]) >= 60")
-            {
-                Ok(())
-            } else {
-                Err("waiting for scrapes and rule evaluations")
-            }
-        })
+                "count_over_time(namespace_model:inference_slo_errors:ratio_rate30d[1m]) >= 30",
+                "count_over_time(up[2m]) >= 60",
+            ],
+            std::time::Duration::from_secs(90),
+        )
     })
-    .await
-    .unwrap()
     .unwrap();
     let warm = started.elapsed();
 
