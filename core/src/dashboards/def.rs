@@ -185,14 +185,16 @@ impl PanelDef {
                         _ => None,
                     })
                     .collect();
+                // Data can also be missing because it is young (a new server, a window longer than its
+                // history, no traffic yet): say so too, so a fleet of one backend is not told about the others only.
                 if absent.is_empty() {
                     format!(
-                        "No data: no server in scope exposes {} yet",
+                        "No data: no server in scope has exposed {} in this range yet",
                         c.label().to_lowercase()
                     )
                 } else {
                     format!(
-                        "No data: {} is not available on {}",
+                        "No data: {} is not available on {}; other servers have not exposed it in this range yet",
                         c.label(),
                         absent.join(", ")
                     )
