@@ -1,8 +1,8 @@
 //! `infermon query` against a real Prometheus 2.42 scraping the simulator's default fleet: tables, JSON, CSV,
 //! `--explain`, and a Prometheus error shown with the PromQL that caused it.
 
-use infermon_sim::fleet::{Fleet, FleetOptions};
-use infermon_sim::FleetConfig;
+mod common;
+
 use infermon_testkit::Prometheus;
 use std::process::Command;
 use std::time::Duration;
@@ -21,31 +21,11 @@ fn infermon(args: &[&str]) -> (bool, String, String) {
 
 #[test]
 fn query_answers_from_a_real_prometheus_scraping_the_simulator() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let cfg = FleetConfig::default_fleet();
     // Fast simulated time so counters move and latency histograms fill within seconds.
-    let fleet = rt
-        .block_on(Fleet::start(
-            &cfg,
-            FleetOptions {
-                speed: 20.0,
-                ..FleetOptions::default()
-            },
-        ))
-        .expect("fleet starts");
-    let dir = tempdir();
-    let sd = dir.join("fleet.json");
-    fleet.write_file_sd(&sd).unwrap();
-    let config = format!(
-        "global:\n  scrape_interval: 1s\n{}",
-        Fleet::scrape_config_yaml(sd.to_str().unwrap(), "1s")
-    );
-    let prom = Prometheus::builder()
-        .config_yaml(config)
-        .start()
-        .expect("prometheus starts");
-    let url = prom.url().to_string();
-    let models: Vec<String> = cfg.models.iter().map(|m| m.name.clone()).collect();
+    let live =
+        common::scraped_default_fleet("global:\n  scrape_interval: 1s\n", Prometheus::builder());
+    let url = live.prom.url().to_string();
+    let models = live.models();
 
     // Wait until every model has a non-empty rate (≥ 2 scrapes per replica).
     infermon_testkit::wait_until(Duration::from_secs(60), || {
@@ -171,12 +151,5 @@ fn query_answers_from_a_real_prometheus_scraping_the_simulator() {
         "{err}"
     );
 
-    drop(prom);
-    rt.block_on(fleet.shutdown());
-}
-
-fn tempdir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("infermon-query-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    live.stop();
 }

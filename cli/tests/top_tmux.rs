@@ -4,8 +4,8 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use infermon_sim::fleet::{Fleet, FleetOptions};
-use infermon_sim::FleetConfig;
+mod common;
+
 use infermon_testkit::Prometheus;
 
 struct Tmux {
@@ -48,27 +48,9 @@ impl Drop for Tmux {
 
 #[test]
 fn top_runs_in_tmux_sorts_on_keys_and_quits_with_q() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let cfg = FleetConfig::default_fleet();
-    let fleet = rt
-        .block_on(Fleet::start(
-            &cfg,
-            FleetOptions {
-                speed: 20.0,
-                ..FleetOptions::default()
-            },
-        ))
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let sd = dir.path().join("fleet.json");
-    fleet.write_file_sd(&sd).unwrap();
-    let prom = Prometheus::builder()
-        .config_yaml(format!(
-            "global:\n  scrape_interval: 1s\n{}",
-            Fleet::scrape_config_yaml(sd.to_str().unwrap(), "1s")
-        ))
-        .start()
-        .expect("prometheus starts");
+    let live =
+        common::scraped_default_fleet("global:\n  scrape_interval: 1s\n", Prometheus::builder());
+    let prom = &live.prom;
 
     let tmux = Tmux {
         socket: format!("infermon-top-test-{}", std::process::id()),
@@ -97,7 +79,7 @@ fn top_runs_in_tmux_sorts_on_keys_and_quits_with_q() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let models: Vec<String> = cfg.models.iter().map(|m| m.name.clone()).collect();
+    let models = live.models();
     let screen = tmux.wait_for("a row with a request rate for every model", |s| {
         models.iter().all(|m| {
             s.lines()
@@ -144,6 +126,5 @@ fn top_runs_in_tmux_sorts_on_keys_and_quits_with_q() {
         assert!(Instant::now() < deadline, "top did not quit on q");
         std::thread::sleep(Duration::from_millis(100));
     }
-    drop(prom);
-    rt.block_on(fleet.shutdown());
+    live.stop();
 }

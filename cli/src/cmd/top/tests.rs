@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use infermon_sim::fleet::{Fleet, FleetOptions};
-use infermon_sim::FleetConfig;
 use infermon_testkit::Prometheus;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -12,6 +10,9 @@ use ratatui::Terminal;
 use super::data::Source;
 use super::view::{self, ViewState};
 use infermon_core::PromDuration;
+
+#[path = "../../../tests/common/mod.rs"]
+mod common;
 
 const RULE: &str = r#"groups:
 - name: top-test
@@ -40,28 +41,11 @@ fn screen(state: &ViewState, w: u16, h: u16) -> String {
 
 #[test]
 fn frames_from_a_real_prometheus_show_every_model_its_figures_and_the_firing_alert() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let cfg = FleetConfig::default_fleet();
-    let fleet = rt
-        .block_on(Fleet::start(
-            &cfg,
-            FleetOptions {
-                speed: 20.0,
-                ..FleetOptions::default()
-            },
-        ))
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let sd = dir.path().join("fleet.json");
-    fleet.write_file_sd(&sd).unwrap();
-    let prom = Prometheus::builder()
-        .config_yaml(format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [top-test.rules.yml]\n{}",
-            Fleet::scrape_config_yaml(sd.to_str().unwrap(), "1s")
-        ))
-        .rule_file("top-test.rules.yml", RULE)
-        .start()
-        .expect("prometheus starts");
+    let live = common::scraped_default_fleet(
+        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [top-test.rules.yml]\n",
+        Prometheus::builder().rule_file("top-test.rules.yml", RULE),
+    );
+    let (prom, rt) = (&live.prom, &live.rt);
     let source = Source::new(
         prom.url(),
         PromDuration::from_secs(15),
@@ -69,7 +53,7 @@ fn frames_from_a_real_prometheus_show_every_model_its_figures_and_the_firing_ale
     )
     .unwrap();
     let mut state = ViewState::new(prom.url(), Duration::from_secs(1), false);
-    let models: Vec<String> = cfg.models.iter().map(|m| m.name.clone()).collect();
+    let models = live.models();
     // Wait until every model has a request rate and the alert fires (a few scrapes).
     let ok = infermon_testkit::wait_until(Duration::from_secs(60), || {
         state.update(rt.block_on(source.fetch()));
@@ -151,6 +135,5 @@ fn frames_from_a_real_prometheus_show_every_model_its_figures_and_the_firing_ale
         "{narrow}"
     );
     assert!(narrow.contains("Alerts: 2 firing"), "{narrow}");
-    drop(prom);
-    rt.block_on(fleet.shutdown());
+    live.stop();
 }
