@@ -5,7 +5,9 @@
 //!    Goal (performance.md §7.2 W1, issue 8): ratio ≥ 0.45. Each round also measures the receive path without the
 //!    store (parse, validate, route, content key, JSON answer): the ceiling the durable rate can approach here; and
 //!    the durable service a second time with the WAL left growing (no writer-side checkpoint, `growing_wal`), in
-//!    alternating order, with the WAL file's size at the end of each.
+//!    alternating order, with the WAL file's size at the end of each. When `wrk` is installed (Debian `wrk`), the
+//!    bare/durable pair is measured again with it as the load generator, the method of performance.md §6.3 (a
+//!    separate C process instead of clients on the service's own runtime).
 //! 2. p99 accept latency at half the measured durable rate, open loop (latency counted from each request's
 //!    scheduled time, so a stall is not hidden). Goal W2: p99 ≤ 25 ms, max ≤ 1 s.
 //! 3. PromQL queries per notification for 1 vs 1000 alerts, through the real worker, enricher and Prometheus client,
@@ -31,12 +33,73 @@ fn env_u64(name: &str, default: u64) -> u64 {
 
 /// A real Alertmanager 0.25-shaped body (~1.3 KB, 2 alerts); `i` makes each group distinct so nothing is deduped.
 fn body(i: u64) -> String {
+    body_of_group(&format!("g{i}"))
+}
+
+fn body_of_group(group: &str) -> String {
+    let i = group;
     format!(
         r#"{{"receiver":"infermon","status":"firing","alerts":[{{"status":"firing","labels":{{"alertname":"VLLMKVCacheHigh","model_name":"llama-3-8b","namespace":"ml","pod":"vllm-0","severity":"critical","group":"g{i}"}},"annotations":{{"runbook_url":"https://runbooks.example/kv-cache","summary":"KV cache usage above 90% for 5 minutes on vllm-0"}},"startsAt":"2024-05-01T10:00:00.123456789Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prometheus:9090/graph?g0.expr=vllm%3Agpu_cache_usage_perc+%3E+0.9\u0026g0.tab=1","fingerprint":"14d88ef70e20e60c"}},{{"status":"firing","labels":{{"alertname":"VLLMKVCacheHigh","model_name":"llama-3-8b","namespace":"ml","pod":"vllm-1","severity":"critical","group":"g{i}"}},"annotations":{{"runbook_url":"https://runbooks.example/kv-cache","summary":"KV cache usage above 90% for 5 minutes on vllm-1"}},"startsAt":"2024-05-01T10:00:00.123456789Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prometheus:9090/graph?g0.expr=vllm%3Agpu_cache_usage_perc+%3E+0.9\u0026g0.tab=1","fingerprint":"24d88ef70e20e60d"}}],"groupLabels":{{"alertname":"VLLMKVCacheHigh","group":"g{i}"}},"commonLabels":{{"alertname":"VLLMKVCacheHigh","model_name":"llama-3-8b","namespace":"ml","severity":"critical","group":"g{i}"}},"commonAnnotations":{{"runbook_url":"https://runbooks.example/kv-cache"}},"externalURL":"http://alertmanager-0:9093","version":"4","groupKey":"{{}}:{{alertname=\"VLLMKVCacheHigh\",group=\"g{i}\"}}","truncatedAlerts":0}}"#
     ) + "\n"
 }
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// The load generator of performance.md §6.3 (`wrk -t1 -c32`, Debian `wrk`): a separate C process, so the client
+/// does not share the service's runtime. Each request is the body above with a fixed-width unique group (a salt per
+/// wrk thread and a counter), so nothing is deduped and Content-Length is constant.
+const WRK_SCRIPT: &str = r#"
+local f = assert(io.open(os.getenv("INFERMON_BENCH_BODY"), "rb"))
+local tmpl = f:read("*a")
+f:close()
+local parts = {}
+for p in string.gmatch(tmpl .. "NNN", "(.-)NNN") do parts[#parts + 1] = p end
+math.randomseed(os.time() * 1000 + math.floor(os.clock() * 1e6))
+local salt = string.format("%09d", math.random(1, 999999999))
+local n = 0
+local head
+init = function(args)
+  local len = #table.concat(parts, salt .. "-" .. string.format("%010d", 0))
+  local h = wrk.format("POST", nil, {["Content-Type"] = "application/json"}, string.rep("x", len))
+  head = string.sub(h, 1, #h - len)
+end
+request = function()
+  n = n + 1
+  return head .. table.concat(parts, salt .. "-" .. string.format("%010d", n))
+end
+"#;
+
+/// Requests/s wrk measured against `url` for `secs` with [`CONNECTIONS`] connections; None if wrk is not installed.
+/// Panics on any non-2xx answer or socket error (a benchmark of failures would be meaningless).
+fn wrk_rate(dir: &std::path::Path, url: &str, secs: u64) -> Option<f64> {
+    let script = dir.join("post.lua");
+    let template = dir.join("body.json");
+    if !script.exists() {
+        std::fs::write(&script, WRK_SCRIPT).unwrap();
+        std::fs::write(&template, body_of_group("gNNN")).unwrap();
+    }
+    let out = std::process::Command::new("wrk")
+        .args([
+            "-t1",
+            &format!("-c{CONNECTIONS}"),
+            &format!("-d{secs}s"),
+            "-s",
+        ])
+        .arg(&script)
+        .arg(url)
+        .env("INFERMON_BENCH_BODY", &template)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && !text.contains("Non-2xx") && !text.contains("Socket errors"),
+        "wrk against {url}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+}
 
 /// Closed loop: CONNECTIONS clients post as fast as answers come back for `secs`. Returns requests/s.
 async fn saturate(url: &str, secs: u64) -> f64 {
@@ -389,7 +452,6 @@ async fn main() {
             );
         }
     }
-    bare.abort();
     handler.abort();
     ceilings.sort_by(|a, b| a.partial_cmp(b).unwrap());
     println!(
@@ -408,6 +470,53 @@ async fn main() {
         if median >= 0.45 { "met" } else { "NOT met" }
     );
 
+    // The same comparison with wrk as the load generator (performance.md §6.3), when it is installed.
+    let wrk_dir = tempfile::tempdir().unwrap();
+    let mut wrk_ratios = vec![];
+    for round in 1..=rounds {
+        let url = bare_url.clone();
+        let dir = wrk_dir.path().to_owned();
+        let Some(b) = tokio::task::spawn_blocking(move || wrk_rate(&dir, &url, secs))
+            .await
+            .unwrap()
+        else {
+            println!("   (wrk is not installed: `apt-get install wrk` to also measure with it, as performance.md §6.3 does)");
+            break;
+        };
+        let d_svc = start_durable(
+            cfg.clone(),
+            StartOptions {
+                disable_delivery: true,
+                ..Default::default()
+            },
+        )
+        .await;
+        let url = format!("{}/api/v1/alerts", d_svc.url);
+        let dir = wrk_dir.path().to_owned();
+        let d = tokio::task::spawn_blocking(move || wrk_rate(&dir, &url, secs))
+            .await
+            .unwrap()
+            .unwrap();
+        let (batches, ops, _, _) = batch_stats(&d_svc.url).await;
+        d_svc.stop().await;
+        wrk_ratios.push(d / b);
+        println!(
+            "   wrk round {round}: bare {b:>8.0} req/s | durable {d:>8.0} req/s | ratio {:.2} | {:.1} accepts per commit | loadavg {}",
+            d / b,
+            ops / batches.max(1.0),
+            loadavg()
+        );
+    }
+    if !wrk_ratios.is_empty() {
+        wrk_ratios.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let m = wrk_ratios[wrk_ratios.len() / 2];
+        println!(
+            "W1 with wrk -t1 -c{CONNECTIONS} (performance.md §6.3): median {m:.2} (goal >= 0.45) [{}]",
+            if m >= 0.45 { "met" } else { "NOT met" }
+        );
+    }
+
+    bare.abort();
     durable_rates.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let half = durable_rates[durable_rates.len() / 2] / 2.0;
     let d_svc = start_durable(
