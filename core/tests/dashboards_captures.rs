@@ -6,23 +6,20 @@
 mod dashboards_support;
 
 use dashboards_support::{
-    check_plugin_variant, check_prometheus_variant, config_with_rules, detect,
+    check_plugin_variant, check_prometheus_variant, detect, prometheus_with_rules,
 };
 use infermon_core::catalog::Backend;
 use infermon_core::dashboards::dashboards;
 use infermon_core::rules::default_spec;
-use infermon_testkit::Prometheus;
 
 const VLLM_MODEL: &str = "Qwen/Qwen3-4B-Instruct-2507-FP8";
 const TGI_MODEL: &str = "tgi-llama";
 
 #[test]
 fn every_panel_returns_data_or_a_notice_on_real_vllm_and_tgi_captures() {
-    let scrapes = infermon_testkit::captures::vllm_and_tgi_scrape_configs(TGI_MODEL);
-    let prom = Prometheus::builder()
-        .config_yaml(config_with_rules("1s", &scrapes))
-        .start()
-        .expect("prometheus starts");
+    let prom = prometheus_with_rules(&infermon_testkit::captures::vllm_and_tgi_scrape_configs(
+        TGI_MODEL,
+    ));
     // Scrapes and rule evaluations.
     prom.wait_for_results(
         &[

@@ -9,7 +9,7 @@
 
 mod dashboards_support;
 
-use dashboards_support::{api, config_with_rules, detect, instant, interpolate};
+use dashboards_support::{api, detect, instant, interpolate, prometheus_with_rules};
 use infermon_core::dashboards::{dashboards, Variant};
 use infermon_core::query::Query;
 use infermon_core::rules::default_spec;
@@ -52,11 +52,9 @@ fn query_with_stats(url: &str, expr: &str, time: f64) -> (BTreeMap<String, f64>,
 }
 
 fn start() -> Prometheus {
-    let scrapes = infermon_testkit::captures::vllm_and_tgi_scrape_configs(TGI_MODEL);
-    let prom = Prometheus::builder()
-        .config_yaml(config_with_rules("1s", &scrapes))
-        .start()
-        .expect("prometheus starts");
+    let prom = prometheus_with_rules(&infermon_testkit::captures::vllm_and_tgi_scrape_configs(
+        TGI_MODEL,
+    ));
     // Scrapes and SLO rule evaluations.
     prom.wait_for_results(
         &[

@@ -10,8 +10,7 @@ mod dashboards_support;
 
 use common::panels::{plugin_dashboards, run_dashboards, Outcome, Range};
 use common::{ds, PluginProcess};
-use dashboards_support::config_with_rules;
-use infermon_testkit::Prometheus;
+use dashboards_support::prometheus_with_rules;
 use serde_json::json;
 
 const VLLM_MODEL: &str = "Qwen/Qwen3-4B-Instruct-2507-FP8";
@@ -27,11 +26,9 @@ fn now_ms() -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_panel_through_the_plugin_returns_data_or_says_why_on_the_vllm_and_tgi_captures() {
     let started = std::time::Instant::now();
-    let scrapes = infermon_testkit::captures::vllm_and_tgi_scrape_configs(TGI_MODEL);
-    let prom = Prometheus::builder()
-        .config_yaml(config_with_rules("1s", &scrapes))
-        .start()
-        .expect("prometheus starts");
+    let prom = prometheus_with_rules(&infermon_testkit::captures::vllm_and_tgi_scrape_configs(
+        TGI_MODEL,
+    ));
     // Scrapes and rule evaluations (block_in_place: the runtime keeps serving meanwhile).
     tokio::task::block_in_place(|| {
         prom.wait_for_results(

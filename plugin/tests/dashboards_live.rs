@@ -26,11 +26,10 @@ use std::sync::{Arc, Mutex};
 
 use common::panels::{plugin_dashboards, run_dashboards, series, step_ms, Range, Report};
 use common::{ds, PluginProcess};
-use dashboards_support::config_with_rules;
+use dashboards_support::{file_sd_job, prometheus_with_rules};
 use infermon_core::catalog::buckets;
 use infermon_sim::fleet::{Fleet, FleetOptions};
 use infermon_sim::{FleetConfig, Scenario};
-use infermon_testkit::Prometheus;
 use serde_json::json;
 
 const SPEED: f64 = 10.0;
@@ -124,14 +123,7 @@ async fn every_panel_through_the_plugin_on_the_live_fleet_with_values_checked_ag
     let dir = tempfile::tempdir().unwrap();
     let sd = dir.path().join("targets.json");
     fleet.write_file_sd(&sd).unwrap();
-    let scrapes = format!(
-        "  - job_name: infermon-sim\n    file_sd_configs:\n      - files: ['{}']\n        refresh_interval: 1s\n",
-        sd.display()
-    );
-    let prom = Prometheus::builder()
-        .config_yaml(config_with_rules("1s", &scrapes))
-        .start()
-        .expect("prometheus starts");
+    let prom = prometheus_with_rules(&file_sd_job(&sd));
     let scraping_since_ms = now_ms();
     // Scrapes and rule evaluations (block_in_place: the runtime keeps serving meanwhile).
     tokio::task::block_in_place(|| {

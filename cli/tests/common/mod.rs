@@ -1,9 +1,12 @@
-//! The set-up of the CLI's live tests (`infermon query`, `infermon top`): the simulator's default fleet served live at
-//! 20 simulated seconds per wall second, so counters move and histograms fill within seconds, and a real
-//! Prometheus 2.42 scraping it every second through the fleet's file_sd targets.
+//! The set-up of the CLI's live tests (`infermon query`, `infermon top`, the dashboards): the simulator's default
+//! fleet served live at several simulated seconds per wall second, so counters move and histograms fill within
+//! seconds, and a real Prometheus 2.42 scraping it every second through the fleet's file_sd targets.
 //!
 //! Included with `#[path]` by the `top` unit tests in `src/cmd/top/tests.rs` too, so it uses only dependencies
 //! both kinds of test have.
+#![allow(dead_code)]
+
+use std::path::Path;
 
 use infermon_sim::fleet::{Fleet, FleetOptions};
 use infermon_sim::FleetConfig;
@@ -20,16 +23,34 @@ pub struct ScrapedFleet {
     pub rt: tokio::runtime::Runtime,
 }
 
-/// Starts the default fleet and a Prometheus whose `prometheus.yml` is `head` (global settings, `rule_files`)
-/// followed by the fleet's scrape config (1 s interval); `builder` adds files such as rule files.
+/// Starts the default fleet at 20 simulated seconds per wall second and a Prometheus whose `prometheus.yml` is
+/// `head` (global settings, `rule_files`) followed by the fleet's scrape config (1 s interval); `builder` adds
+/// files such as rule files.
 pub fn scraped_default_fleet(head: &str, builder: PrometheusBuilder) -> ScrapedFleet {
+    default_fleet_scraped_by(20.0, |sd| {
+        builder
+            .config_yaml(format!(
+                "{head}{}",
+                Fleet::scrape_config_yaml(sd.to_str().unwrap(), "1s")
+            ))
+            .start()
+            .expect("prometheus starts")
+    })
+}
+
+/// Starts the default fleet at `speed` simulated seconds per wall second, writes its file_sd targets file and
+/// starts the Prometheus that `start_prometheus` makes for that file.
+pub fn default_fleet_scraped_by(
+    speed: f64,
+    start_prometheus: impl FnOnce(&Path) -> Prometheus,
+) -> ScrapedFleet {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let config = FleetConfig::default_fleet();
     let fleet = rt
         .block_on(Fleet::start(
             &config,
             FleetOptions {
-                speed: 20.0,
+                speed,
                 ..FleetOptions::default()
             },
         ))
@@ -37,13 +58,7 @@ pub fn scraped_default_fleet(head: &str, builder: PrometheusBuilder) -> ScrapedF
     let targets = tempfile::tempdir().unwrap();
     let sd = targets.path().join("fleet.json");
     fleet.write_file_sd(&sd).unwrap();
-    let prom = builder
-        .config_yaml(format!(
-            "{head}{}",
-            Fleet::scrape_config_yaml(sd.to_str().unwrap(), "1s")
-        ))
-        .start()
-        .expect("prometheus starts");
+    let prom = start_prometheus(&sd);
     ScrapedFleet {
         prom,
         fleet,

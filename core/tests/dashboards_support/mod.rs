@@ -258,6 +258,24 @@ pub fn check_plugin_variant(
     report
 }
 
+/// A real Prometheus that loads infermon's recording and SLO rules (the checked-in manifests), scraping with
+/// `scrape_configs` (YAML list items) and evaluating every second.
+pub fn prometheus_with_rules(scrape_configs: &str) -> infermon_testkit::Prometheus {
+    infermon_testkit::Prometheus::builder()
+        .config_yaml(config_with_rules("1s", scrape_configs))
+        .start()
+        .expect("prometheus starts")
+}
+
+/// The scrape job `infermon-sim` for the targets a simulator fleet lists in the file_sd file `targets` (re-read
+/// every second).
+pub fn file_sd_job(targets: &std::path::Path) -> String {
+    format!(
+        "  - job_name: infermon-sim\n    file_sd_configs:\n      - files: ['{}']\n        refresh_interval: 1s\n",
+        targets.display()
+    )
+}
+
 /// `global`/`rule_files`/`scrape_configs` for a Prometheus that loads infermon's rules.
 pub fn config_with_rules(interval: &str, scrape_configs: &str) -> String {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../manifests/prometheus");
