@@ -5,6 +5,8 @@
 //! a notice), every Prometheus-only target reading recorded series only, every unit one Grafana draws as meant.
 //! The checked-in files are the golden output of the generator.
 
+mod support;
+
 use infermon_core::dashboards::{
     self, provisioning, recorded::reads_only_recorded, Variant, PLUGIN_ID, PROMETHEUS_UID, UID,
 };
@@ -15,6 +17,7 @@ use regex::Regex;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
+use support::per_model_query;
 
 fn all() -> Vec<dashboards::Dashboard> {
     dashboards::dashboards(&default_spec()).expect("dashboards generate")
@@ -365,7 +368,7 @@ fn units<'a>(v: &'a Value, path: String, out: &mut Vec<(String, &'a str)>) {
 #[test]
 fn every_unit_is_a_grafana_unit_id_or_a_custom_unit_that_reads_right() {
     use infermon_core::catalog::{Backend, Concept};
-    use infermon_core::query::{BackendChoice, MetricQuery, SloQuery, SloView, Stat};
+    use infermon_core::query::{SloQuery, SloView, Stat};
     let allowed = |u: &str| GRAFANA_UNITS.contains(&u) || CUSTOM_UNITS.contains(&u);
     let mut used = BTreeSet::new();
     // Every panel default and override of both variants.
@@ -384,17 +387,8 @@ fn every_unit_is_a_grafana_unit_id_or_a_custom_unit_that_reads_right() {
             for stat in [
                 "p95", "avg", "rate", "ratio", "current", "max", "min", "growth",
             ] {
-                let q = MetricQuery {
-                    concept,
-                    stat: Some(stat.parse::<Stat>().unwrap()),
-                    models: vec![],
-                    namespaces: vec![],
-                    backend: BackendChoice::from_backend(backend),
-                    filters: vec![],
-                    group_by: vec!["model".into()],
-                    legend: None,
-                    window: None,
-                };
+                let stat = stat.parse::<Stat>().unwrap();
+                let q = per_model_query(concept, backend, Some(stat), None);
                 if let Ok(t) = translate(&Query::Metric(q), &Context::default()) {
                     for t in t.targets {
                         assert!(

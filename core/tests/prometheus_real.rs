@@ -5,11 +5,12 @@
 mod support;
 
 use infermon_core::catalog::{support as cell, Backend, Concept, Support};
-use infermon_core::query::{BackendChoice, MetricQuery, Query};
+use infermon_core::query::Query;
 use infermon_core::translate::{translate, Context};
 use infermon_testkit::captures::{fixture, serve_capture, TGI_3_3, VLLM_0_10};
 use infermon_testkit::Prometheus;
 use std::collections::BTreeSet;
+use support::per_model_query;
 use support::prom::instant_query;
 
 #[test]
@@ -61,17 +62,7 @@ fn concepts_with_data(
         if !cell(concept, backend).is_supported() {
             continue;
         }
-        let q = MetricQuery {
-            concept,
-            stat: None,
-            models: vec![],
-            namespaces: vec![],
-            backend: BackendChoice::from_backend(backend),
-            filters: vec![],
-            group_by: vec!["model".into()],
-            legend: None,
-            window: Some("1m".parse().unwrap()),
-        };
+        let q = per_model_query(concept, backend, None, Some("1m".parse().unwrap()));
         let t = translate(&Query::Metric(q), ctx).unwrap();
         if t.targets.is_empty() {
             assert!(!t.notices.is_empty(), "{concept}: no query and no notice");

@@ -4,9 +4,9 @@
 mod support;
 
 use infermon_core::catalog::{support as cell, Backend, Concept, Support};
-use infermon_core::query::{BackendChoice, MetricQuery, Query};
+use infermon_core::query::Query;
 use infermon_core::translate::{translate, Context};
-use support::{all_cases, assert_golden};
+use support::{all_cases, assert_golden, per_model_query};
 
 fn render(t: &infermon_core::Translation) -> String {
     let mut out = String::new();
@@ -41,17 +41,7 @@ fn unsupported_cells_fail_with_the_reason_when_the_backend_is_explicit() {
     for &concept in Concept::ALL {
         for backend in Backend::ALL {
             if let Support::Unsupported(reason) = cell(concept, backend) {
-                let q = MetricQuery {
-                    concept,
-                    stat: None,
-                    models: vec![],
-                    namespaces: vec![],
-                    backend: BackendChoice::from_backend(backend),
-                    filters: vec![],
-                    group_by: vec!["model".into()],
-                    legend: None,
-                    window: None,
-                };
+                let q = per_model_query(concept, backend, None, None);
                 let e = translate(&Query::Metric(q), &Context::default())
                     .unwrap_err()
                     .to_string();

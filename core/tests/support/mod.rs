@@ -3,6 +3,7 @@
 
 use infermon_core::catalog::{support, Backend, Concept, Source, Support};
 use infermon_core::query::{BackendChoice, MetricQuery, Stat};
+use infermon_core::PromDuration;
 use std::path::{Path, PathBuf};
 
 /// Compares `actual` with the golden file `name` (rewritten when `UPDATE_GOLDEN=1`).
@@ -28,6 +29,27 @@ pub fn assert_golden(name: &str, actual: &str) {
 
 pub fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+/// `concept` on `backend` over every model and namespace, one series per model (`group_by: [model]`): the query of
+/// the tests that walk the whole concept × backend matrix.
+pub fn per_model_query(
+    concept: Concept,
+    backend: Backend,
+    stat: Option<Stat>,
+    window: Option<PromDuration>,
+) -> MetricQuery {
+    MetricQuery {
+        concept,
+        stat,
+        models: vec![],
+        namespaces: vec![],
+        backend: BackendChoice::from_backend(backend),
+        filters: vec![],
+        group_by: vec!["model".into()],
+        legend: None,
+        window,
+    }
 }
 
 /// One translation case: a concept on one backend with one statistic.
