@@ -336,3 +336,26 @@ pub(crate) mod testutil {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::enrich::ModelContext;
+
+    #[test]
+    fn context_rows_name_the_namespace_when_the_alerts_span_several() {
+        let mut ctx = testutil::context();
+        let row = |ns: &str, queue: f64| ModelContext {
+            model: "llama".into(),
+            namespace: Some(ns.into()),
+            figures: [(Figure::QueueDepth, queue)].into_iter().collect(),
+        };
+        ctx.models = vec![row("prod", 7.0), row("staging", 2.0)];
+        let rows = context_rows(&ctx);
+        assert_eq!(rows[0].0, "llama (prod)");
+        assert_eq!(rows[1].0, "llama (staging)");
+        assert_eq!(rows[1].1, [("Queue depth", "2".to_string())]);
+        // One namespace: the model alone.
+        assert_eq!(context_rows(&testutil::context())[0].0, "mistral");
+    }
+}
