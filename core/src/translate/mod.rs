@@ -5,6 +5,7 @@
 //! events-weighted ratios, `or` across renamed metrics, the uniform `model` label) is explained in
 //! `docs/promql-notes.md`.
 
+mod build;
 mod fleet;
 mod metric;
 pub mod recorded;
@@ -169,6 +170,11 @@ pub fn default_stat(concept: Concept) -> Stat {
         Ratio => Stat::Ratio,
         Gauge => Stat::Current,
     }
+}
+
+/// The error budget `1 - objective`, rounded so that 1 - 0.999 prints as 0.001, not 0.0010000000000000009.
+fn error_budget(objective: f64) -> f64 {
+    ((1.0 - objective) * 1e12).round() / 1e12
 }
 
 fn default_legend(group_by: &[String]) -> String {

@@ -11,7 +11,7 @@
 //! records cannot be re-aggregated to a coarser level (an average of ratios is not the ratio of the sums), so they
 //! are read only where each output series is exactly one record series.
 
-use super::metric::Build;
+use super::build::Build;
 use super::scope::Selectors;
 use super::{Context, Severity};
 use crate::catalog::names::labels;
@@ -432,7 +432,7 @@ pub(super) fn try_recorded_slo(
         &q.group_by,
         Expr::vector(Selector::new(error_ratio_record(&window.to_string())).with_all(matchers)),
     );
-    let budget = super::slo::error_budget(q.objective);
+    let budget = super::error_budget(q.objective);
     Ok(Some(match q.view {
         SloView::Attainment => Expr::Number(1.0).sub(ratio),
         SloView::BudgetRemaining => Expr::Number(1.0).sub(ratio.div(Expr::Number(budget))),

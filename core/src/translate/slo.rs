@@ -7,7 +7,7 @@
 //! over the whole window, never as an average of ratios.
 
 use super::scope::{backends_in_scope, known_present, Selectors};
-use super::{default_legend, Context, Severity, Target, TranslateError, Translation};
+use super::{default_legend, error_budget, Context, Severity, Target, TranslateError, Translation};
 use crate::catalog::buckets::{same_bound, BucketSet};
 use crate::catalog::{support, Backend, Concept, Fidelity, Histogram, Source, Support};
 use crate::duration::PromDuration;
@@ -283,11 +283,6 @@ pub(super) fn translate(q: &SloQuery, ctx: &Context) -> Result<Translation, Tran
         instant: false,
     });
     Ok(out)
-}
-
-/// The error budget `1 - objective`, rounded so that 1 - 0.999 prints as 0.001, not 0.0010000000000000009.
-pub(super) fn error_budget(objective: f64) -> f64 {
-    ((1.0 - objective) * 1e12).round() / 1e12
 }
 
 /// `expr > 0`: an idle window yields no value instead of NaN.
