@@ -16,41 +16,13 @@
 //! makes 30 days of a fleet take seconds. Time is a plain `f64` of seconds since the replica started; the caller
 //! decides whether it follows the wall clock (live) or runs as fast as possible (backfill).
 
-use crate::config::{BackendKind, ReplicaSpec, Version};
+use crate::config::{BackendKind, ReplicaSpec};
+use crate::request::Request;
 use crate::rng::Rng;
 use crate::scenario::{Effects, Scenario};
 use crate::stats::Stats;
 use crate::truth::{Outcome, TruthLog, TruthRecord};
 use std::collections::VecDeque;
-
-/// A request inside the engine.
-#[derive(Debug, Clone)]
-pub struct Request {
-    pub id: u64,
-    pub arrival: f64,
-    pub prompt: u32,
-    /// Prompt tokens served from the prefix cache on first admission.
-    pub cached: u32,
-    /// Tokens generated before the request ends (naturally, or by abort/error).
-    pub target: u32,
-    /// The `max_tokens` request parameter.
-    pub max_tokens: u32,
-    pub outcome: Outcome,
-    pub generated: u32,
-    pub first_scheduled: Option<f64>,
-    pub first_token: Option<f64>,
-    pub last_token: f64,
-    pub blocks: u32,
-    pub preemptions: u32,
-    /// Set when (re-)admitted in the current step: prompt tokens computed by this prefill.
-    prefill_now: u32,
-}
-
-impl Request {
-    fn tokens(&self) -> u32 {
-        self.prompt + self.generated
-    }
-}
 
 /// One replica's engine.
 #[derive(Debug)]
@@ -540,20 +512,8 @@ impl Engine {
             prefill: r.first_token.map(|f| f - r.first_scheduled.unwrap_or(f)),
             decode: r.first_token.map(|f| t - f),
             cached: r.cached,
-            reason: Self::finished_reason(self.spec.version, &r),
+            reason: r.finished_reason(self.spec.version),
         });
-    }
-
-    /// The vLLM `finished_reason` / TGI outcome of a request under this replica's version.
-    pub fn finished_reason(version: Version, r: &Request) -> &'static str {
-        match r.outcome {
-            Outcome::Ok if r.generated >= r.max_tokens => "length",
-            Outcome::Ok => "stop",
-            Outcome::Abort => "abort",
-            // vLLM 0.10 has no "error" reason (FinishReason had stop/length/abort): engine errors end as abort.
-            Outcome::Error if version == Version::Vllm010 => "abort",
-            Outcome::Error => "error",
-        }
     }
 
     pub fn backend(&self) -> BackendKind {

@@ -16,6 +16,7 @@ pub mod engine;
 pub mod expo;
 pub mod fleet;
 pub mod hist;
+pub mod request;
 pub mod rng;
 pub mod scenario;
 pub mod stats;

@@ -2,8 +2,8 @@
 //! real server (vLLM V1 `loggers.py`; TGI `router/src/{server,validation}.rs` and `backends/v3`).
 
 use crate::config::{BackendKind, ReplicaSpec, Version};
-use crate::engine::{Engine, Request};
 use crate::hist::{self, Hist};
+use crate::request::Request;
 use crate::truth::Outcome;
 
 /// vLLM V1 state (plus the FastAPI instrumentator's HTTP families).
@@ -325,7 +325,7 @@ impl Stats {
         let first = r.first_token.unwrap_or(t);
         match self {
             Stats::Vllm(s) => {
-                let reason = Engine::finished_reason(s.version, r);
+                let reason = r.finished_reason(s.version);
                 let i = VllmStats::reasons(s.version)
                     .iter()
                     .position(|x| *x == reason)
