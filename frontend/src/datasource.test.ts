@@ -2,7 +2,8 @@ import { CoreApp, DataQueryRequest } from '@grafana/data';
 import { lastValueFrom } from 'rxjs';
 
 import { InfermonQuery } from './query/types';
-import { InfermonVariableSupport, VariableQuery } from './variables';
+import { VariableQuery } from './query/variable';
+import { InfermonVariableSupport } from './variables';
 import { CATALOG, MODELS, installBackend, installTemplateSrv, makeDataSource } from './test/grafana';
 
 describe('DataSource', () => {

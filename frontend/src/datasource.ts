@@ -14,7 +14,8 @@ import { InfermonQuery } from './query/types';
 import { isComplete } from './query/validate';
 import { Catalog, ModelInfo, Translation, parseCatalog, parseModels, parseTranslation } from './resources';
 import { InfermonOptions } from './settings/types';
-import { InfermonVariableSupport, VariableQuery, parseVariableQuery } from './variables';
+import { VariableQuery, parseVariableQuery } from './query/variable';
+import { InfermonVariableSupport } from './variables';
 
 export class DataSource extends DataSourceWithBackend<InfermonQuery, InfermonOptions> {
   private catalog?: Promise<Catalog>;

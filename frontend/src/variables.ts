@@ -1,50 +1,38 @@
 /**
- * Template-variable support: `$model` and `$namespace` lists from the backend's `/models` resource.
- *
- * Variable query JSON (stored in dashboards): `{"refId": "...", "type": "models" | "namespaces",
- * "namespace": "$namespace"?, "backend": "vllm"?}`. The legacy string forms `models`, `namespaces` and
- * `models(<namespace>)` are accepted too.
+ * Template-variable support: Grafana's custom variable support with the infermon variable editor, answering from
+ * the data source's `metricFindQuery` (queries: src/query/variable.ts). It needs only that one method of the data
+ * source, so it does not import the class that constructs it.
  */
-import { CustomVariableSupport, DataQueryRequest, DataQueryResponse } from '@grafana/data';
-import { DataQuery } from '@grafana/schema';
+import {
+  CustomVariableSupport,
+  DataQueryRequest,
+  DataQueryResponse,
+  DataSourceApi,
+  MetricFindValue,
+} from '@grafana/data';
 import { Observable, from, map } from 'rxjs';
 
-import type { DataSource } from './datasource';
 import { VariableQueryEditor } from './components/VariableQueryEditor';
+import { InfermonQuery } from './query/types';
+import { VariableQuery } from './query/variable';
+import { InfermonOptions } from './settings/types';
 
-export interface VariableQuery extends DataQuery {
-  type: 'models' | 'namespaces';
-  namespace?: string;
-  backend?: string;
+/** What the variable support uses of the data source. */
+export interface VariableValues {
+  metricFindQuery(query: VariableQuery): Promise<MetricFindValue[]>;
 }
 
-export function parseVariableQuery(q: unknown): VariableQuery {
-  if (typeof q === 'string') {
-    const s = q.trim();
-    if (/^namespaces(\(\))?$/.test(s)) {
-      return { refId: 'variable', type: 'namespaces' };
-    }
-    const m = /^models(?:\((.*)\))?$/.exec(s);
-    return { refId: 'variable', type: 'models', namespace: m?.[1]?.trim() || undefined };
-  }
-  const o = (q ?? {}) as Record<string, unknown>;
-  const kind = o.type ?? o.queryType;
-  return {
-    refId: typeof o.refId === 'string' ? o.refId : 'variable',
-    type: kind === 'namespaces' ? 'namespaces' : 'models',
-    namespace: typeof o.namespace === 'string' && o.namespace !== '' ? o.namespace : undefined,
-    backend: typeof o.backend === 'string' && o.backend !== '' ? o.backend : undefined,
-  };
-}
-
-export class InfermonVariableSupport extends CustomVariableSupport<DataSource, VariableQuery> {
+export class InfermonVariableSupport extends CustomVariableSupport<
+  DataSourceApi<InfermonQuery, InfermonOptions>,
+  VariableQuery
+> {
   editor = VariableQueryEditor;
 
-  constructor(private readonly datasource: DataSource) {
+  constructor(private readonly source: VariableValues) {
     super();
   }
 
   query(request: DataQueryRequest<VariableQuery>): Observable<DataQueryResponse> {
-    return from(this.datasource.metricFindQuery(request.targets[0])).pipe(map((data) => ({ data })));
+    return from(this.source.metricFindQuery(request.targets[0])).pipe(map((data) => ({ data })));
   }
 }

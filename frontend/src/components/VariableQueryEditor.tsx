@@ -1,14 +1,18 @@
 /** Editor of a template-variable query: a list of models or of namespaces, from the backend's `/models`. */
 import React from 'react';
-import { QueryEditorProps } from '@grafana/data';
+import { DataSourceApi, QueryEditorProps } from '@grafana/data';
 import { InlineField, InlineFieldRow, Input, RadioButtonGroup } from '@grafana/ui';
 
-import type { DataSource } from '../datasource';
 import { InfermonQuery } from '../query/types';
 import { InfermonOptions } from '../settings/types';
-import { VariableQuery, parseVariableQuery } from '../variables';
+import { VariableQuery, parseVariableQuery } from '../query/variable';
 
-type Props = QueryEditorProps<DataSource, InfermonQuery, InfermonOptions, VariableQuery>;
+type Props = QueryEditorProps<
+  DataSourceApi<InfermonQuery, InfermonOptions>,
+  InfermonQuery,
+  InfermonOptions,
+  VariableQuery
+>;
 
 export function VariableQueryEditor({ query, onChange }: Props) {
   const q = parseVariableQuery(query);

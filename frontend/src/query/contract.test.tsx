@@ -19,7 +19,7 @@ import { DEFAULT_QUERY, switchQueryType } from './defaults';
 import { InfermonQuery, QUERY_TYPES } from './types';
 import { problems } from './validate';
 import { QueryEditor } from '../components/QueryEditor';
-import { parseVariableQuery } from '../variables';
+import { parseVariableQuery } from './variable';
 import { CATALOG, MODELS, installBackend, installTemplateSrv, makeDataSource } from '../test/grafana';
 
 const EXAMPLES_DIR = path.resolve(__dirname, '../../../docs/query-model/examples');
