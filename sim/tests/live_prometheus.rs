@@ -50,6 +50,8 @@ fn prometheus_scrapes_the_fleet_and_agrees_with_ground_truth() {
         maybe(prom, "count(up == 1)", None) == Some(2.0)
             && maybe(prom, "vllm:time_to_first_token_seconds_count", None).unwrap_or(0.0) > 200.0
             && maybe(prom, "tgi_request_count", None).unwrap_or(0.0) > 50.0
+            // Scraped for more than the 2 s the ground-truth comparison below looks back.
+            && maybe(prom, "vllm:time_to_first_token_seconds_count offset 3s", None).is_some()
     });
 
     // ServiceMonitor-like target labels; TGI gets its model from the target.
@@ -99,11 +101,16 @@ fn prometheus_scrapes_the_fleet_and_agrees_with_ground_truth() {
     let kv = scalar(prom, "vllm:kv_cache_usage_perc", None);
     assert!((0.0..=1.0).contains(&kv), "kv usage is a fraction: {kv}");
 
-    // Ground truth vs Prometheus, on the same N observations (those of the last scrape at time t).
+    // Ground truth vs Prometheus, on the same N observations (those of the last scrape at time t). Every query
+    // below must read the same scrape, so t lies 2 s in the past: a scrape is stamped with its start and stored
+    // at its end, so at t = now one still in flight would change the values "at t" between two of the queries
+    // (measured: 3 of 933 reads at now changed on a second read 30 ms later, none at now − 2 s). With 1 s
+    // scrapes the scrape timeout is 1 s, so every scrape stamped before now − 2 s has been stored.
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_secs_f64();
+        .as_secs_f64()
+        - 2.0;
     let llama = fleet
         .replicas
         .iter()
