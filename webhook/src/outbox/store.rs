@@ -188,17 +188,12 @@ pub fn open_writer(data_dir: &Path, max_db_bytes: Option<u64>) -> Result<Connect
             |r| r.get(0),
         )?;
         if !has_group_hash {
-            c.execute_batch("BEGIN IMMEDIATE")?;
-            let migrated = c
-                .execute_batch(MIGRATE_GROUP_HASH)
-                .and_then(|()| fill_group_hashes(&c));
-            match migrated {
-                Ok(()) => c.execute_batch("COMMIT")?,
-                Err(e) => {
-                    let _ = c.execute_batch("ROLLBACK");
-                    return Err(e);
-                }
-            }
+            // Rolled back on drop if any step fails.
+            let tx =
+                rusqlite::Transaction::new_unchecked(&c, rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute_batch(MIGRATE_GROUP_HASH)?;
+            fill_group_hashes(&tx)?;
+            tx.commit()?;
         }
         c.execute_batch(GROUP_INDEX)?;
         c.execute(
