@@ -124,9 +124,6 @@ pub struct StartOptions {
     pub max_db_bytes: Option<u64>,
     /// Accept only, deliver nothing (the accept-path benchmark). Accepted work stays in the outbox.
     pub disable_delivery: bool,
-    /// Never have the writer finish checkpoints, so under sustained load the WAL grows until the load stops (how the
-    /// outbox behaved before the WAL restart; the accept-path benchmark measures both in the same run).
-    pub growing_wal: bool,
 }
 
 impl Service {
@@ -148,7 +145,7 @@ impl Service {
         let checkpoint_stop = Arc::new(AtomicBool::new(false));
         let checkpoint_thread = outbox::writer::spawn_checkpointer(
             config.data_dir.clone(),
-            (!opts.growing_wal).then(|| writer.wal_restart_flag()),
+            writer.wal_restart_flag(),
             checkpoint_stop.clone(),
         );
         let client = notify::http_client(config.retry.request_timeout);

@@ -32,7 +32,7 @@ async fn sustained_accepts_keep_the_wal_bounded_and_lose_nothing() {
     let stop = Arc::new(AtomicBool::new(false));
     let checkpointer = spawn_checkpointer(
         dir.path().to_owned(),
-        Some(writer.wal_restart_flag()),
+        writer.wal_restart_flag(),
         stop.clone(),
     );
 

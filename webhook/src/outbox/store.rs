@@ -10,14 +10,18 @@
 //!
 //! An accept writes as little as the guarantee needs, because every WAL page a commit dirties is written and
 //! fsync'd before the 2xx (issue 8, W1): one `notifications` row (the body as received plus the JSON list of its
-//! receivers) and one row appended to `dedupe_log`. The per-receiver `deliveries` rows (a table with three
-//! indexes) are created by [`fan_out`] in a later transaction of the same writer, when its queue is idle or the
+//! receivers) and one row appended to `dedupe_log`. The per-receiver `deliveries` rows (a table with two indexes,
+//! appended in id order; see [`super::order`]) are created by [`fan_out`] in a later transaction of the same writer, when its queue is idle or the
 //! backlog is large; `meta.fanned_out` marks how far that has gone, so a crash between the two loses nothing: the
 //! next start fans out the rest before anything is delivered from it.
 
 use std::path::{Path, PathBuf};
 
+use std::collections::HashMap;
+
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+
+use super::order::{GroupHeads, GroupRef};
 
 /// Delivery states as stored.
 pub const PENDING: i64 = 0;
@@ -69,6 +73,7 @@ CREATE TABLE IF NOT EXISTS deliveries(
     receiver TEXT NOT NULL,
     group_key TEXT NOT NULL,
     group_hash INTEGER NOT NULL DEFAULT 0,
+    after_id INTEGER,
     state INTEGER NOT NULL DEFAULT 0,
     attempts INTEGER NOT NULL DEFAULT 0,
     created_ms INTEGER NOT NULL,
@@ -103,24 +108,28 @@ INSERT INTO dedupe_log(accepted_ms, key) SELECT accepted_ms, key FROM dedupe;
 DROP TABLE dedupe;
 ";
 
-/// The index behind per-group ordering ([`due_deliveries`]' predecessor check), created after [`MIGRATE_GROUP_HASH`]
-/// so a database from before it gets its column first. Its inserts are the main cost of a fan-out: groups arrive in
-/// no particular order, so each one lands on a random page. Hence a 64-bit hash of the group key instead of the key
-/// itself (Alertmanager group keys are 50–300 bytes), and only pending rows (delivered and dead ones leave it), so
-/// it stays as small as the backlog. Measured: 12.5 → 8.3 µs per notification fanned out, 256 at a time with random
-/// group keys, all still pending. The query still compares the keys.
-const GROUP_INDEX: &str = "
+/// Adds `deliveries.after_id` ([`super::order`]) to a database from before it, filling it for the pending rows from
+/// the index on (receiver, group hash) that ordered them before, then drops that index: its inserts landed on random
+/// pages, the main cost of a fan-out with a large backlog.
+const MIGRATE_AFTER_ID: &str = "
+ALTER TABLE deliveries ADD COLUMN after_id INTEGER;
 CREATE INDEX IF NOT EXISTS deliveries_group ON deliveries(receiver, group_hash, id) WHERE state = 0;
+UPDATE deliveries SET after_id = (
+    SELECT max(e.id) FROM deliveries e
+    WHERE e.receiver = deliveries.receiver AND e.group_hash = deliveries.group_hash
+      AND e.group_key = deliveries.group_key AND e.state = 0 AND e.id < deliveries.id)
+WHERE state = 0;
+DROP INDEX deliveries_group;
 ";
 
-/// Adds `deliveries.group_hash` to a database from before it and replaces the index on the group key text. Only
-/// pending rows take part in the ordering check, so only they get their hash ([`fill_group_hashes`]).
+/// Adds `deliveries.group_hash` to a database from before it and drops the index on the group key text. Only
+/// pending rows take part in the ordering, so only they get their hash ([`fill_group_hashes`]).
 const MIGRATE_GROUP_HASH: &str = "
 ALTER TABLE deliveries ADD COLUMN group_hash INTEGER NOT NULL DEFAULT 0;
 DROP INDEX IF EXISTS deliveries_order;
 ";
 
-/// The ordering index's key for a group: the first 8 bytes of SHA-256 of the group key.
+/// The key of a group in the per-group ordering ([`super::order`]): the first 8 bytes of SHA-256 of the group key.
 pub fn group_hash(group_key: &str) -> i64 {
     use sha2::{Digest, Sha256};
     let d = Sha256::digest(group_key.as_bytes());
@@ -195,7 +204,17 @@ pub fn open_writer(data_dir: &Path, max_db_bytes: Option<u64>) -> Result<Connect
             fill_group_hashes(&tx)?;
             tx.commit()?;
         }
-        c.execute_batch(GROUP_INDEX)?;
+        let has_after_id: bool = c.query_row(
+            "SELECT count(*) > 0 FROM pragma_table_info('deliveries') WHERE name = 'after_id'",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has_after_id {
+            let tx =
+                rusqlite::Transaction::new_unchecked(&c, rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute_batch(MIGRATE_AFTER_ID)?;
+            tx.commit()?;
+        }
         c.execute(
             "INSERT OR IGNORE INTO meta(name, value) VALUES ('fanned_out', 0)",
             [],
@@ -265,19 +284,24 @@ pub fn next_notification_id(c: &Connection) -> rusqlite::Result<i64> {
 }
 
 /// What one [`fan_out`] call did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FanOut {
     /// The new mark: the last notification handled (unchanged when there was nothing to do).
     pub mark: i64,
     pub notifications: usize,
     pub deliveries: usize,
+    /// The last delivery created per (receiver, group hash), for [`GroupHeads::extend`] once the transaction has
+    /// committed.
+    pub heads: Vec<(GroupRef, i64)>,
 }
 
 /// Creates the pending delivery rows (one per receiver) of up to `limit` notifications above the mark, in id order
 /// (so per (receiver, group) the delivery order is the arrival order), and advances the mark, in the caller's
-/// transaction: either a notification has all its delivery rows and is below the mark, or neither. Run by the
-/// writer when its queue is idle, and at every start, so a crash between accept and fan-out loses nothing.
-pub fn fan_out(tx: &Connection, limit: usize) -> rusqlite::Result<FanOut> {
+/// transaction: either a notification has all its delivery rows and is below the mark, or neither. Each row names
+/// the delivery it must wait for (`after_id`): the last one of its receiver and group, from this call or from
+/// `heads`. Run by the writer when its queue is idle, and at every start, so a crash between accept and fan-out
+/// loses nothing.
+pub fn fan_out(tx: &Connection, limit: usize, heads: &GroupHeads) -> rusqlite::Result<FanOut> {
     let mark = fanned_out_mark(tx)?;
     let rows: Vec<(i64, i64, String, Option<String>)> = tx
         .prepare_cached(
@@ -292,12 +316,14 @@ pub fn fan_out(tx: &Connection, limit: usize) -> rusqlite::Result<FanOut> {
             mark,
             notifications: 0,
             deliveries: 0,
+            heads: vec![],
         });
     };
     let mut ins = tx.prepare_cached(
-        "INSERT INTO deliveries(notification_id, receiver, group_key, group_hash, created_ms, next_attempt_ms, updated_ms)
-         VALUES (?1, ?2, ?3, ?5, ?4, ?4, ?4)",
+        "INSERT INTO deliveries(notification_id, receiver, group_key, group_hash, after_id, created_ms, next_attempt_ms, updated_ms)
+         VALUES (?1, ?2, ?3, ?5, ?6, ?4, ?4, ?4)",
     )?;
+    let mut created: HashMap<GroupRef, i64> = HashMap::new();
     let mut deliveries = 0;
     for (id, received_ms, group_key, receivers) in &rows {
         let receivers: Vec<String> = match receivers {
@@ -311,8 +337,14 @@ pub fn fan_out(tx: &Connection, limit: usize) -> rusqlite::Result<FanOut> {
             None => vec![],
         };
         let hash = group_hash(group_key);
-        for r in &receivers {
-            ins.execute(params![id, r, group_key, received_ms, hash])?;
+        for r in receivers {
+            let key = (r, hash);
+            let after = created
+                .get(&key)
+                .copied()
+                .or_else(|| heads.last(&key.0, hash));
+            ins.execute(params![id, key.0, group_key, received_ms, hash, after])?;
+            created.insert(key, tx.last_insert_rowid());
             deliveries += 1;
         }
     }
@@ -322,6 +354,7 @@ pub fn fan_out(tx: &Connection, limit: usize) -> rusqlite::Result<FanOut> {
         mark: last,
         notifications: rows.len(),
         deliveries,
+        heads: created.into_iter().collect(),
     })
 }
 
@@ -376,13 +409,12 @@ const DUE_DELIVERIES: &str =
     "SELECT d.id, d.notification_id, d.receiver, d.attempts, d.created_ms, n.reminder, n.body, n.context
      FROM deliveries d JOIN notifications n ON n.id = d.notification_id
      WHERE d.state = 0 AND d.next_attempt_ms <= ?1
-       AND NOT EXISTS (SELECT 1 FROM deliveries e
-                       WHERE e.receiver = d.receiver AND e.group_hash = d.group_hash
-                         AND e.group_key = d.group_key AND e.state = 0 AND e.id < d.id)
+       AND (d.after_id IS NULL
+            OR NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.id = d.after_id AND e.state = 0))
      ORDER BY d.next_attempt_ms, d.id LIMIT ?2";
 
-/// Pending deliveries due at `now_ms`, oldest first, skipping any that has an earlier pending delivery for the same
-/// (receiver, group): per group, destinations see notifications in the order Alertmanager sent them.
+/// Pending deliveries due at `now_ms`, oldest first, skipping any whose predecessor of the same (receiver, group) is
+/// still pending ([`super::order`]): per group, destinations see notifications in the order Alertmanager sent them.
 pub fn due_deliveries(
     c: &Connection,
     now_ms: i64,
@@ -514,6 +546,11 @@ pub fn prune(
 mod tests {
     use super::*;
 
+    /// A fan-out as a freshly started writer runs it (the per-group heads loaded from the database).
+    fn fan(c: &Connection, limit: usize) -> FanOut {
+        fan_out(c, limit, &GroupHeads::load(c).unwrap()).unwrap()
+    }
+
     fn add(c: &Connection, id: i64, received_ms: i64, receivers: &str) {
         insert_notification(c, id, received_ms, "{}:{a=\"b\"}", false, b"{}", receivers).unwrap();
     }
@@ -526,35 +563,99 @@ mod tests {
             .collect()
     }
 
+    fn after_ids(c: &Connection) -> Vec<(i64, String, Option<i64>)> {
+        c.prepare("SELECT notification_id, receiver, after_id FROM deliveries ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
     #[test]
-    fn per_group_order_compares_the_group_keys_not_only_their_hashes() {
+    fn each_delivery_waits_for_the_previous_one_of_its_receiver_and_group() {
         let dir = tempfile::tempdir().unwrap();
         let c = open_writer(dir.path(), None).unwrap();
-        for (id, group) in [(1, "g1"), (2, "g1"), (3, "g2")] {
-            insert_notification(&c, id, id, group, false, b"{}", r#"["a"]"#).unwrap();
+        for (id, group, receivers) in [
+            (1, "g1", r#"["a","b"]"#),
+            (2, "g1", r#"["a"]"#),
+            (3, "g2", r#"["a"]"#),
+            (4, "g1", r#"["a","b"]"#),
+        ] {
+            insert_notification(&c, id, id, group, false, b"{}", receivers).unwrap();
         }
-        fan_out(&c, 10).unwrap();
-        // Notification 1 waits for a retry far away: 2 (same group) waits behind it, 3 (other group) does not.
+        // Two fan-outs, as the writer runs them: the second one finds its predecessors in the heads the first left.
+        let mut heads = GroupHeads::load(&c).unwrap();
+        let f = fan_out(&c, 2, &heads).unwrap();
+        heads.extend(f.heads);
+        fan_out(&c, 10, &heads).unwrap();
+        let ids: Vec<i64> = c
+            .prepare("SELECT id FROM deliveries ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let (a1, b1, a2) = (ids[0], ids[1], ids[2]);
+        assert_eq!(
+            after_ids(&c),
+            [
+                (1, "a".into(), None),
+                (1, "b".into(), None),
+                (2, "a".into(), Some(a1)),
+                (3, "a".into(), None),
+                (4, "a".into(), Some(a2)),
+                (4, "b".into(), Some(b1)),
+            ]
+        );
+        // Delivery 1 to `a` waits for a retry far away: 2 and 4 to `a` (same group) wait behind it, 3 (other group)
+        // and 1 to `b` do not; 4 to `b` waits for 1 to `b`.
         c.execute(
-            "UPDATE deliveries SET next_attempt_ms = ?1 WHERE notification_id = 1",
-            [i64::MAX],
+            "UPDATE deliveries SET next_attempt_ms = ?1 WHERE id = ?2",
+            params![i64::MAX, a1],
         )
         .unwrap();
-        assert_eq!(due_ids(&c), [3]);
-        // Even when two groups' hashes collide, only the same group key blocks.
-        c.execute("UPDATE deliveries SET group_hash = 7", [])
+        let due = |c: &Connection| -> Vec<(i64, String)> {
+            due_deliveries(c, i64::MAX / 2, 100)
+                .unwrap()
+                .into_iter()
+                .map(|d| (d.notification_id, d.receiver))
+                .collect()
+        };
+        assert_eq!(due(&c), [(1, "b".into()), (3, "a".into())]);
+        c.execute("UPDATE deliveries SET state = 1 WHERE id = ?1", [b1])
             .unwrap();
-        assert_eq!(due_ids(&c), [3]);
+        assert_eq!(due(&c), [(3, "a".into()), (4, "b".into())]);
+        // A dead predecessor does not block either.
+        c.execute("UPDATE deliveries SET state = 2 WHERE id = ?1", [a1])
+            .unwrap();
+        assert_eq!(due(&c), [(2, "a".into()), (3, "a".into()), (4, "b".into())]);
+    }
+
+    #[test]
+    fn a_restarted_writer_finds_the_pending_predecessors_in_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = open_writer(dir.path(), None).unwrap();
+        for id in 1..=3 {
+            add(&c, id, id, r#"["a"]"#);
+        }
+        fan(&c, 10);
         c.execute(
             "UPDATE deliveries SET state = 1 WHERE notification_id = 1",
             [],
         )
         .unwrap();
-        assert_eq!(due_ids(&c), [2, 3]);
+        let heads = GroupHeads::load(&c).unwrap();
+        assert_eq!(heads.len(), 1);
+        let last = heads.last("a", group_hash("{}:{a=\"b\"}"));
+        add(&c, 4, 4, r#"["a"]"#);
+        fan_out(&c, 10, &heads).unwrap();
+        assert_eq!(after_ids(&c)[3].2, last);
+        assert_eq!(due_ids(&c), [2]);
     }
 
     #[test]
-    fn the_order_check_uses_the_group_index() {
+    fn the_order_check_reads_the_predecessor_by_primary_key() {
         let dir = tempfile::tempdir().unwrap();
         let c = open_writer(dir.path(), None).unwrap();
         let plan: Vec<String> = c
@@ -565,10 +666,63 @@ mod tests {
             .collect::<rusqlite::Result<_>>()
             .unwrap();
         assert!(
-            plan.iter().any(|l| l
-                .starts_with("SEARCH e USING INDEX deliveries_group (receiver=? AND group_hash=?")),
+            plan.iter()
+                .any(|l| l.starts_with("SEARCH e USING INTEGER PRIMARY KEY (rowid=?)")),
             "{plan:#?}"
         );
+    }
+
+    fn delivery_indexes(c: &Connection) -> Vec<String> {
+        c.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn an_outbox_ordered_by_the_group_index_gets_predecessors_for_its_pending_deliveries() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let c = open_writer(dir.path(), None).unwrap();
+            for (id, group) in [(1, "g1"), (2, "g1"), (3, "g2"), (4, "g1")] {
+                insert_notification(&c, id, id, group, false, b"{}", r#"["a"]"#).unwrap();
+            }
+            fan(&c, 10);
+            c.execute(
+                "UPDATE deliveries SET state = 1 WHERE notification_id = 1",
+                [],
+            )
+            .unwrap();
+            // Back to the previous schema: no after_id, the partial index on (receiver, group hash).
+            c.execute_batch(
+                "ALTER TABLE deliveries DROP COLUMN after_id;
+                 CREATE INDEX deliveries_group ON deliveries(receiver, group_hash, id) WHERE state = 0;",
+            )
+            .unwrap();
+        }
+        let c = open_writer(dir.path(), None).unwrap();
+        assert_eq!(
+            delivery_indexes(&c),
+            ["deliveries_due", "deliveries_notification"]
+        );
+        let by_notification: Vec<(i64, Option<i64>)> =
+            after_ids(&c).into_iter().map(|(n, _, a)| (n, a)).collect();
+        let id_of = |n: i64| -> i64 {
+            c.query_row(
+                "SELECT id FROM deliveries WHERE notification_id = ?1",
+                [n],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            by_notification,
+            [(1, None), (2, None), (3, None), (4, Some(id_of(2)))],
+            "pending rows wait for the previous pending one of their group (1 was delivered)"
+        );
+        assert_eq!(due_ids(&c), [2, 3]);
     }
 
     #[test]
@@ -579,34 +733,23 @@ mod tests {
             for id in 1..=3 {
                 add(&c, id, id, r#"["a"]"#);
             }
-            fan_out(&c, 10).unwrap();
+            fan(&c, 10);
             c.execute(
                 "UPDATE deliveries SET state = 1 WHERE notification_id = 1",
                 [],
             )
             .unwrap();
-            // Back to the schema before the column: the old index on the key text, no hash.
+            // Back to the schema before both columns: the old index on the key text, no hash, no predecessor.
             c.execute_batch(
-                "DROP INDEX deliveries_group; ALTER TABLE deliveries DROP COLUMN group_hash;
+                "ALTER TABLE deliveries DROP COLUMN group_hash; ALTER TABLE deliveries DROP COLUMN after_id;
                  CREATE INDEX deliveries_order ON deliveries(receiver, group_key, state, id);",
             )
             .unwrap();
         }
         let c = open_writer(dir.path(), None).unwrap();
-        let indexes: Vec<String> = c
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries' ORDER BY name")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
         assert_eq!(
-            indexes,
-            [
-                "deliveries_due",
-                "deliveries_group",
-                "deliveries_notification"
-            ]
+            delivery_indexes(&c),
+            ["deliveries_due", "deliveries_notification"]
         );
         let hashes: Vec<(i64, i64)> = c
             .prepare("SELECT notification_id, group_hash FROM deliveries ORDER BY id")
@@ -623,7 +766,7 @@ mod tests {
         );
         // New deliveries of the group queue behind the migrated ones.
         add(&c, 4, 4, r#"["a"]"#);
-        fan_out(&c, 10).unwrap();
+        fan(&c, 10);
         assert_eq!(due_ids(&c), [2]);
     }
 
@@ -637,18 +780,19 @@ mod tests {
         // Before the fan-out the deliveries are counted as pending from the notifications.
         let s = stats(&c).unwrap();
         assert_eq!((s.pending, s.oldest_pending_ms), (3, Some(10)));
-        let f = fan_out(&c, 2).unwrap();
+        let f = fan(&c, 2);
         assert_eq!(
             f,
             FanOut {
                 mark: 2,
                 notifications: 2,
-                deliveries: 2
+                deliveries: 2,
+                heads: f.heads.clone()
             }
         );
-        let f = fan_out(&c, 10).unwrap();
+        let f = fan(&c, 10);
         assert_eq!((f.mark, f.notifications, f.deliveries), (3, 1, 1));
-        let f = fan_out(&c, 10).unwrap();
+        let f = fan(&c, 10);
         assert_eq!((f.mark, f.notifications, f.deliveries), (3, 0, 0));
         let rows: Vec<(i64, String, i64, i64)> = c
             .prepare("SELECT notification_id, receiver, state, next_attempt_ms FROM deliveries ORDER BY id")
@@ -677,7 +821,7 @@ mod tests {
         add(&c, 2, 20, "[]");
         // Old enough to prune, but without delivery rows yet: both must stay.
         assert_eq!(prune(&c, 1_000, 0, 100).unwrap(), 0);
-        fan_out(&c, 10).unwrap();
+        fan(&c, 10);
         c.execute("UPDATE deliveries SET state = 1", []).unwrap();
         assert_eq!(prune(&c, 1_000, 0, 100).unwrap(), 2);
         assert_eq!(count_notifications(&c).unwrap(), 0);

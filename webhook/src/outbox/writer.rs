@@ -7,9 +7,9 @@
 //!
 //! Delivery rows are not written by the accept transaction: the writer fans accepted notifications out into
 //! per-receiver deliveries ([`store::fan_out`]) in separate transactions, whenever its queue has been empty for
-//! [`IDLE_BEFORE_FANOUT`] (so under normal load a few milliseconds after the accept's commit) and, under sustained load, once the backlog reaches
-//! [`FANOUT_CHUNK`] notifications or [`FANOUT_MAX_DELAY`]. That keeps the deliveries table and its three indexes
-//! out of the fsync'd commit every 2xx waits for. The delivery worker is woken after a fan-out, not after an accept.
+//! [`IDLE_BEFORE_FANOUT`] (so under normal load a few milliseconds after the accept's commit) and, under sustained
+//! load, once the backlog reaches [`FANOUT_CHUNK`] notifications or [`FANOUT_MAX_DELAY`]. That keeps the
+//! deliveries table and its indexes out of the fsync'd commit every 2xx waits for. The delivery worker is woken after a fan-out, not after an accept.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -22,6 +22,7 @@ use bytes::Bytes;
 use rusqlite::{params, Connection, TransactionBehavior};
 use tokio::sync::{oneshot, Notify};
 
+use super::order::GroupHeads;
 use super::store::{self, StoreError};
 use crate::dedupe::{self, Verdict};
 use crate::metrics::Metrics;
@@ -230,6 +231,8 @@ struct State {
     stored: u64,
     /// Id of the next notification (ids only grow; see [`store::next_notification_id`]).
     next_id: i64,
+    /// The last pending delivery of each (receiver, group): the predecessor of the next one.
+    heads: GroupHeads,
     /// Last notification with its delivery rows ([`store::fan_out`]).
     fanned_out: i64,
     /// When the oldest notification above `fanned_out` was committed (None when there is none).
@@ -368,6 +371,7 @@ fn open(cfg: &WriterConfig) -> Result<(Connection, State), StoreError> {
     let stored = store::count_notifications(&conn)?;
     let next_id = store::next_notification_id(&conn)?;
     let fanned_out = store::fanned_out_mark(&conn)?;
+    let heads = GroupHeads::load(&conn)?;
     // Notifications left without delivery rows by a crash are fanned out as soon as the loop starts.
     let unfanned_since = (next_id - 1 > fanned_out).then(Instant::now);
     Ok((
@@ -375,6 +379,7 @@ fn open(cfg: &WriterConfig) -> Result<(Connection, State), StoreError> {
         State {
             seen,
             stored,
+            heads,
             next_id,
             fanned_out,
             unfanned_since,
@@ -399,7 +404,7 @@ fn fan_out(conn: &mut Connection, state: &mut State) -> bool {
         state.relaxed = true;
         let f = (|| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let f = store::fan_out(&tx, FANOUT_CHUNK)?;
+            let f = store::fan_out(&tx, FANOUT_CHUNK, &state.heads)?;
             tx.commit()?;
             Ok(f)
         })();
@@ -410,6 +415,7 @@ fn fan_out(conn: &mut Connection, state: &mut State) -> bool {
     })();
     match result {
         Ok(f) => {
+            state.heads.extend(f.heads);
             state.fanned_out = f.mark;
             state.fanout_retry_at = None;
             state.unfanned_since = (state.backlog() > 0).then(Instant::now);
@@ -515,6 +521,8 @@ fn commit_batch(
     let stored_before = state.stored;
     let next_id_before = state.next_id;
     let mut wake = false;
+    // Deliveries this batch finishes: they leave the per-group order once the batch has committed.
+    let mut finished = Vec::new();
     let started = Instant::now();
     let result = (|| -> rusqlite::Result<()> {
         if state.relaxed {
@@ -571,6 +579,11 @@ fn commit_batch(
                 Op::Update(u, reply) => {
                     apply_update(&tx, &u)?;
                     wake |= matches!(u, DeliveryUpdate::Retry { .. });
+                    if let DeliveryUpdate::Delivered { id, .. } | DeliveryUpdate::Dead { id, .. } =
+                        u
+                    {
+                        finished.push(id);
+                    }
                     replies.push(Reply::Update(reply));
                 }
                 Op::SetContext {
@@ -606,6 +619,9 @@ fn commit_batch(
     match result {
         Ok(()) => {
             available.store(true, Ordering::Relaxed);
+            for id in finished {
+                state.heads.finished(id);
+            }
             if state.next_id != next_id_before && state.unfanned_since.is_none() {
                 state.unfanned_since = Some(Instant::now());
             }
@@ -707,11 +723,10 @@ fn apply_update(tx: &Connection, u: &DeliveryUpdate) -> rusqlite::Result<()> {
 /// Checkpoints the WAL from its own connection every [`CHECKPOINT_INTERVAL`], off the accept path: PASSIVE never
 /// blocks the writer. Under sustained load it never completes (new commits arrive while it copies), so once the WAL
 /// holds [`WAL_RESTART_FRAMES`] it raises `wal_restart` and the writer checkpoints the few remaining frames itself
-/// between two transactions ([`finish_checkpoint`]), after which the WAL starts over instead of growing. Without
-/// `wal_restart` it only checkpoints (the WAL then grows for as long as commits keep coming).
+/// between two transactions ([`finish_checkpoint`]), after which the WAL starts over instead of growing.
 pub fn spawn_checkpointer(
     data_dir: PathBuf,
-    wal_restart: Option<Arc<AtomicBool>>,
+    wal_restart: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
@@ -729,9 +744,7 @@ pub fn spawn_checkpointer(
                         Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
                     }) {
                         Ok((0, frames)) if frames >= WAL_RESTART_FRAMES => {
-                            if let Some(flag) = &wal_restart {
-                                flag.store(true, Ordering::Relaxed);
-                            }
+                            wal_restart.store(true, Ordering::Relaxed);
                         }
                         Ok(_) => {}
                         Err(e) => {
@@ -778,6 +791,53 @@ mod tests {
         assert!(!state.relaxed);
         // Accepts committed after the fan-out are fsync'd again.
         assert_eq!(synchronous(&conn), 2);
+    }
+
+    #[test]
+    fn a_committed_outcome_takes_the_delivery_out_of_its_group_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config(dir.path());
+        let (mut conn, mut state) = open(&cfg).unwrap();
+        store::insert_notification(&conn, state.next_id, 1, "g", false, b"{}", r#"["a"]"#).unwrap();
+        state.next_id += 1;
+        assert!(fan_out(&mut conn, &mut state));
+        let hash = store::group_hash("g");
+        let delivery = state
+            .heads
+            .last("a", hash)
+            .expect("the new delivery heads its group");
+        let (reply, mut rx) = oneshot::channel();
+        let mut batch = vec![Op::Update(
+            DeliveryUpdate::Delivered {
+                id: delivery,
+                attempts: 1,
+                now_ms: 2,
+            },
+            reply,
+        )];
+        commit_batch(
+            &cfg,
+            &mut conn,
+            &mut state,
+            &mut batch,
+            &AtomicBool::new(true),
+            None,
+            &Metrics::new(),
+        );
+        assert!(matches!(rx.try_recv(), Ok(Ok(()))));
+        assert_eq!(state.heads.last("a", hash), None);
+        // The group's next notification has nothing to wait for.
+        store::insert_notification(&conn, state.next_id, 3, "g", false, b"{}", r#"["a"]"#).unwrap();
+        state.next_id += 1;
+        assert!(fan_out(&mut conn, &mut state));
+        let after: Option<i64> = conn
+            .query_row(
+                "SELECT after_id FROM deliveries ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(after, None);
     }
 
     #[test]
