@@ -13,7 +13,9 @@ models:
   - name: Qwen/Qwen3-8B
     backend: sglang
     service: qwen
-    workload: {rate: 4}
+    # SGLang creates the labelled aborted-requests counter at the first abort (prometheus_client), and so does the
+    # simulator: 5 % aborts make sure one happens early (the default 0.4 % left it to chance within 100 requests).
+    workload: {rate: 4, abort_ratio: 0.05}
   - name: phi-3-mini
     backend: llamacpp
     version: legacy
@@ -28,6 +30,7 @@ fn prometheus_scrapes_sglang_and_llamacpp_replicas() {
     wait_for("both targets up with traffic", 40.0, || {
         maybe(prom, "count(up == 1)", None) == Some(2.0)
             && maybe(prom, "sglang:num_requests_total", None).unwrap_or(0.0) > 100.0
+            && maybe(prom, "sglang:num_aborted_requests_total", None).is_some()
             && maybe(prom, "llamacpp:tokens_predicted_total", None).unwrap_or(0.0) > 1000.0
     });
     for (backend, model_selector) in [
