@@ -11,9 +11,9 @@
 //! An accept writes as little as the guarantee needs, because every WAL page a commit dirties is written and
 //! fsync'd before the 2xx (issue 8, W1): one `notifications` row (the body as received plus the JSON list of its
 //! receivers) and one row appended to `dedupe_log`. The per-receiver `deliveries` rows (a table with two indexes,
-//! appended in id order; see [`super::order`]) are created by [`fan_out`] in a later transaction of the same writer, when its queue is idle or the
-//! backlog is large; `meta.fanned_out` marks how far that has gone, so a crash between the two loses nothing: the
-//! next start fans out the rest before anything is delivered from it.
+//! appended in id order; see [`super::order`]) are created by [`fan_out`] in a later transaction of the same
+//! writer, when its queue is idle or the backlog is large; `meta.fanned_out` marks how far that has gone, so a crash
+//! between the two loses nothing: the next start fans out the rest before anything is delivered from it.
 
 use std::path::{Path, PathBuf};
 

@@ -9,7 +9,9 @@
 //! per-receiver deliveries ([`store::fan_out`]) in separate transactions, whenever its queue has been empty for
 //! [`IDLE_BEFORE_FANOUT`] (so under normal load a few milliseconds after the accept's commit) and, under sustained
 //! load, once the backlog reaches [`FANOUT_CHUNK`] notifications or [`FANOUT_MAX_DELAY`]. That keeps the
-//! deliveries table and its indexes out of the fsync'd commit every 2xx waits for. The delivery worker is woken after a fan-out, not after an accept.
+//! deliveries table and its indexes out of the fsync'd commit every 2xx waits for. The delivery worker is woken
+//! after a fan-out, not after an accept. Each delivery row names the delivery of its receiver and group it must wait
+//! for, from the map of pending heads this thread keeps ([`super::order`]).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
