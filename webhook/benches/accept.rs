@@ -407,26 +407,16 @@ struct FanOutProgress {
 /// Reads the outbox in `data_dir` (a second, read-only connection, as any reader of the WAL) right after the load
 /// stopped, then until every accepted notification has been fanned out into delivery rows.
 async fn fan_out_after_load(data_dir: &std::path::Path) -> FanOutProgress {
-    let path = data_dir.join("outbox.db");
+    use infermon_webhook::outbox::store;
+    let data_dir = data_dir.to_owned();
     tokio::task::spawn_blocking(move || {
-        let c = rusqlite::Connection::open_with_flags(
-            &path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .unwrap();
-        let read = || -> (i64, i64) {
-            c.query_row(
-                "SELECT (SELECT coalesce(max(id), 0) FROM notifications),
-                        (SELECT value FROM meta WHERE name = 'fanned_out')",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .unwrap()
-        };
+        let c = store::open_reader(&data_dir).unwrap();
+        let mark = || store::fanned_out_mark(&c).unwrap();
+        let accepted = store::next_notification_id(&c).unwrap() - 1;
         let t0 = Instant::now();
-        let (accepted, fanned_out) = read();
+        let fanned_out = mark();
         loop {
-            let (_, mark) = read();
+            let mark = mark();
             if mark >= accepted {
                 break;
             }

@@ -555,6 +555,19 @@ mod tests {
         insert_notification(c, id, received_ms, "{}:{a=\"b\"}", false, b"{}", receivers).unwrap();
     }
 
+    /// Notifications 1..=3 of one group to receiver `a`, fanned out, the first one delivered.
+    fn three_of_one_group_the_first_delivered(c: &Connection) {
+        for id in 1..=3 {
+            add(c, id, id, r#"["a"]"#);
+        }
+        fan(c, 10);
+        c.execute(
+            "UPDATE deliveries SET state = 1 WHERE notification_id = 1",
+            [],
+        )
+        .unwrap();
+    }
+
     fn due_ids(c: &Connection) -> Vec<i64> {
         due_deliveries(c, i64::MAX / 2, 100)
             .unwrap()
@@ -636,15 +649,7 @@ mod tests {
     fn a_restarted_writer_finds_the_pending_predecessors_in_the_database() {
         let dir = tempfile::tempdir().unwrap();
         let c = open_writer(dir.path(), None).unwrap();
-        for id in 1..=3 {
-            add(&c, id, id, r#"["a"]"#);
-        }
-        fan(&c, 10);
-        c.execute(
-            "UPDATE deliveries SET state = 1 WHERE notification_id = 1",
-            [],
-        )
-        .unwrap();
+        three_of_one_group_the_first_delivered(&c);
         let heads = GroupHeads::load(&c).unwrap();
         assert_eq!(heads.len(), 1);
         let last = heads.last("a", group_hash("{}:{a=\"b\"}"));
@@ -730,15 +735,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let c = open_writer(dir.path(), None).unwrap();
-            for id in 1..=3 {
-                add(&c, id, id, r#"["a"]"#);
-            }
-            fan(&c, 10);
-            c.execute(
-                "UPDATE deliveries SET state = 1 WHERE notification_id = 1",
-                [],
-            )
-            .unwrap();
+            three_of_one_group_the_first_delivered(&c);
             // Back to the schema before both columns: the old index on the key text, no hash, no predecessor.
             c.execute_batch(
                 "ALTER TABLE deliveries DROP COLUMN group_hash; ALTER TABLE deliveries DROP COLUMN after_id;

@@ -775,6 +775,19 @@ mod tests {
         }
     }
 
+    /// Commits `batch` as the writer loop does (store available, replies sent from this thread).
+    fn commit(cfg: &WriterConfig, conn: &mut Connection, state: &mut State, batch: &mut Vec<Op>) {
+        commit_batch(
+            cfg,
+            conn,
+            state,
+            batch,
+            &AtomicBool::new(true),
+            None,
+            &Metrics::new(),
+        );
+    }
+
     fn synchronous(conn: &Connection) -> i64 {
         conn.query_row("PRAGMA synchronous", [], |r| r.get(0))
             .unwrap()
@@ -817,15 +830,7 @@ mod tests {
             },
             reply,
         )];
-        commit_batch(
-            &cfg,
-            &mut conn,
-            &mut state,
-            &mut batch,
-            &AtomicBool::new(true),
-            None,
-            &Metrics::new(),
-        );
+        commit(&cfg, &mut conn, &mut state, &mut batch);
         assert!(matches!(rx.try_recv(), Ok(Ok(()))));
         assert_eq!(state.heads.last("a", hash), None);
         // The group's next notification has nothing to wait for.
@@ -860,15 +865,7 @@ mod tests {
             },
             reply,
         )];
-        commit_batch(
-            &cfg,
-            &mut conn,
-            &mut state,
-            &mut batch,
-            &AtomicBool::new(true),
-            None,
-            &Metrics::new(),
-        );
+        commit(&cfg, &mut conn, &mut state, &mut batch);
         assert!(matches!(rx.try_recv(), Ok(Ok(Accepted::Stored { .. }))));
         assert_eq!(synchronous(&conn), 2);
         assert!(!state.relaxed);
